@@ -1,0 +1,263 @@
+"""The ``rulecheck`` command line.
+
+Commands: ``check`` (run a policy, exit code for CI), ``validate`` (check policy files without
+touching data; imports neither numpy nor pandas), ``list-rules``, ``explain KIND`` and ``schema``
+(JSON Schema of the policy format, for editors).
+
+Exit codes: 0 every rule passed; 1 a rule failed; 2 policy or input error, or any ERROR verdict;
+3 internal error (a bug: please report it with the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from rulecheck.errors import InputError, PolicyError
+from rulecheck.verdict import ExitCode, Report, Status
+
+__all__ = ["main"]
+
+FORMATS = ("text", "json")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rulecheck",
+        description="Check machine-learning models against declarative fairness and interpretability policies.",
+        epilog="Exit codes: 0 pass, 1 a rule failed, 2 policy/input error or ERROR verdict, 3 internal error.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser(
+        "check", help="evaluate a policy against data and a model or predictions"
+    )
+    check.add_argument("policy", help="policy YAML file")
+    check.add_argument("--data", help="data file (CSV or Parquet); overrides target.data")
+    check.add_argument("--model", help="model file (.skops, LightGBM .txt, XGBoost .json, ...)")
+    check.add_argument("--label", help="label column; overrides target.label")
+    check.add_argument("--prediction", help="column of precomputed decisions (no model)")
+    check.add_argument(
+        "--score", help="column of precomputed scores (probability of the positive label)"
+    )
+    check.add_argument("--positive-label", help="label value that counts as positive")
+    check.add_argument("--threshold", type=float, help="scores >= threshold are positive decisions")
+    check.add_argument(
+        "--format", choices=FORMATS, default="text", help="report format (default: text)"
+    )
+    check.add_argument("--output", "-o", help="write the report to this file (atomically)")
+    check.add_argument(
+        "--trust-model", action="store_true", help="allow pickle/joblib and untrusted skops types"
+    )
+    check.add_argument("--strict", action="store_true", help="warnings fail the gate too (exit 1)")
+    check.add_argument("--no-color", action="store_true", help="never colour the text output")
+
+    validate = sub.add_parser("validate", help="validate policy files (no data, no model)")
+    validate.add_argument("policies", nargs="+", help="policy YAML files")
+
+    sub.add_parser("list-rules", help="list the rule kinds")
+    explain = sub.add_parser("explain", help="documentation of a rule kind")
+    explain.add_argument("kind")
+    sub.add_parser("schema", help="print the JSON Schema of the policy format")
+    return parser
+
+
+def _version() -> str:
+    from rulecheck import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rulecheck`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "validate":
+            return _validate(args.policies)
+        if args.command == "list-rules":
+            return _list_rules()
+        if args.command == "explain":
+            return _explain(args.kind)
+        return _schema()
+    except PolicyError as exc:
+        print(exc.render(), file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+    except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"rulecheck: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+    except KeyboardInterrupt:  # pragma: no cover
+        return ExitCode.INTERNAL_ERROR
+    except Exception:
+        traceback.print_exc()
+        print(
+            "rulecheck: internal error (a bug in rulecheck); please report it with the traceback above",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERNAL_ERROR
+
+
+def _check(args: argparse.Namespace) -> int:
+    from rulecheck.evaluate import evaluate
+    from rulecheck.policy import load_policy
+    from rulecheck.report import RENDERERS
+    from rulecheck.report.text import render as render_text
+
+    policy_path = Path(args.policy)
+    if not policy_path.is_file():
+        raise InputError(f"policy file {args.policy!r} does not exist")
+    policy = load_policy(policy_path)
+    if args.output:
+        _refuse_input_overwrite(Path(args.output), policy_path, policy, args)
+    positive: str | int | float | None = args.positive_label
+    if isinstance(positive, str):
+        positive = _number_or_text(positive)
+    report = evaluate(
+        policy,
+        args.data,
+        model=args.model,
+        label=args.label,
+        prediction=args.prediction,
+        score=args.score,
+        positive_label=positive,
+        threshold=args.threshold,
+        trust_model=args.trust_model,
+    )
+    _print_errors(report, sys.stderr)
+    color = not args.no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    if args.output:
+        _write_atomic(Path(args.output), RENDERERS[args.format](report))
+        sys.stdout.write(render_text(report, color=color))
+        print(f"report written to {args.output}")
+    elif args.format == "text":
+        sys.stdout.write(render_text(report, color=color))
+    else:
+        sys.stdout.write(RENDERERS[args.format](report))
+    return int(report.exit_code(strict=args.strict))
+
+
+def _number_or_text(value: str) -> str | int | float:
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            continue
+    return value
+
+
+def _print_errors(report: Report, stream: TextIO) -> None:
+    for error in report.errors:
+        print(f"rulecheck: error: {error}", file=stream)
+    if report.errors:
+        return  # every rule repeats the same message; say it once
+    for verdict in report.verdicts:
+        if verdict.status is Status.ERROR:
+            where = f"{verdict.source.where()}: " if verdict.source else ""
+            print(f"{where}rule {verdict.rule_id}: error: {verdict.message}", file=stream)
+
+
+def _refuse_input_overwrite(
+    output: Path, policy_path: Path, policy: object, args: argparse.Namespace
+) -> None:
+    inputs = [policy_path]
+    for value in (args.data, args.model):
+        if value:
+            inputs.append(Path(value))
+    target = getattr(policy, "target", None)
+    base = policy_path.parent
+    if target is not None:
+        for value in (target.data, target.model):
+            if value:
+                inputs.append(base / value)
+    resolved = output.resolve()
+    for path in inputs:
+        if path.resolve() == resolved:
+            raise InputError(f"refusing to write the report over an input file: {output}")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same directory and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _validate(paths: Sequence[str]) -> int:
+    from rulecheck.policy import load_policy
+
+    code = ExitCode.OK
+    for name in paths:
+        try:
+            policy = load_policy(Path(name))
+        except PolicyError as exc:
+            print(exc.render(), file=sys.stderr)
+            code = ExitCode.USAGE_ERROR
+            continue
+        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as exc:
+            print(f"rulecheck: error: cannot read {name}: {exc}", file=sys.stderr)
+            code = ExitCode.USAGE_ERROR
+            continue
+        count = len(policy.rules)
+        print(f"{name}: ok ({count} rule{'s' if count != 1 else ''})")
+    return int(code)
+
+
+def _list_rules() -> int:
+    from rulecheck.rules import KINDS
+
+    width = max(len(kind) for kind in KINDS)
+    for kind, cls in KINDS.items():
+        print(f"{kind.ljust(width)}  {cls.summary}")
+    return ExitCode.OK
+
+
+def _explain(kind: str) -> int:
+    import importlib
+
+    from rulecheck.rules import KINDS
+
+    if kind not in KINDS:
+        print(
+            f"rulecheck: error: no such rule kind {kind!r}; valid kinds: {', '.join(KINDS)}",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE_ERROR
+    cls = KINDS[kind]
+    doc = importlib.import_module(cls.__module__).__doc__ or ""
+    print(doc.strip())
+    print("\n**Fields**")
+    for name, field in cls.model_fields.items():
+        if name == "kind":
+            continue
+        default = "required" if field.is_required() else f"default {field.default!r}"
+        print(f"- {name} ({default}): {field.description or ''}".rstrip(": "))
+    return ExitCode.OK
+
+
+def _schema() -> int:
+    from rulecheck.policy import Policy
+
+    schema = Policy.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "rulecheck policy (version 1)"
+    print(json.dumps(schema, indent=2))
+    return ExitCode.OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

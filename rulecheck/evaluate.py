@@ -1,0 +1,215 @@
+"""Orchestration: a Policy and its inputs in, a Report out.
+
+Inputs are resolved once (policy ``target`` merged with arguments), the data and model are
+loaded once, and every rule is measured against one shared :class:`DataContext`, so predictions
+and scores are computed exactly once per run. A rule that cannot be computed gets an ERROR verdict
+with the reason; the other rules still run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+
+import numpy.typing as npt
+import pandas as pd
+
+from rulecheck.engines.context import DataContext, TargetSpec
+from rulecheck.engines.data import read_data, sha256_file
+from rulecheck.engines.model import ModelAdapter, adapt, load_model
+from rulecheck.errors import InputError
+from rulecheck.policy import Policy, load_policy
+from rulecheck.rules._base import error_verdict, judge, skipped_verdict
+from rulecheck.verdict import Report, Scalar, Verdict
+
+__all__ = ["evaluate"]
+
+_VERSIONED = (
+    "rulecheck",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "pydantic",
+    "skops",
+    "shap",
+    "lightgbm",
+    "xgboost",
+)
+
+
+def evaluate(
+    policy: Policy | str | Path,
+    data: pd.DataFrame | str | Path | None = None,
+    *,
+    model: Any = None,
+    predictions: npt.ArrayLike | None = None,
+    scores: npt.ArrayLike | None = None,
+    label: str | None = None,
+    prediction: str | None = None,
+    score: str | None = None,
+    features: list[str] | None = None,
+    positive_label: Scalar | None = None,
+    threshold: float | None = None,
+    trust_model: bool = False,
+) -> Report:
+    """Evaluate every rule of ``policy`` and return the :class:`Report`.
+
+    Parameters
+    ----------
+    policy : Policy, or a path / YAML text for :func:`load_policy`.
+    data : DataFrame or path to CSV/Parquet; default: the policy's ``target.data``.
+    model : a fitted model object or a model file path; default: ``target.model``.
+    predictions, scores : arrays of decisions / positive-class scores, one per row (instead of
+        a model or prediction column).
+    label, prediction, score, features, positive_label, threshold : override ``target``.
+    trust_model : allow pickle/joblib files and untrusted skops types.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"sex": ["f", "m"] * 50, "y": [0, 1] * 50, "p": [1, 1, 0, 1] * 25})
+    >>> report = evaluate('''
+    ... version: 1
+    ... name: demo
+    ... rules:
+    ...   - {id: dp-sex, kind: demographic_parity, by: sex, max_difference: 0.2}
+    ... ''', data=frame, label="y", prediction="p")
+    >>> report.verdicts[0].status.value, report.verdicts[0].value
+    ('fail', 0.5)
+    """
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    target = policy.target
+    base = policy.base_dir
+    spec = TargetSpec(
+        label=label if label is not None else (target.label if target else None),
+        prediction=prediction
+        if prediction is not None
+        else (target.prediction if target else None),
+        score=score if score is not None else (target.score if target else None),
+        features=tuple(features)
+        if features is not None
+        else (tuple(target.features) if target and target.features else None),
+        positive_label=positive_label
+        if positive_label is not None
+        else (target.positive_label if target else None),
+        labels=tuple(target.labels) if target and target.labels else None,
+        threshold=threshold if threshold is not None else (target.threshold if target else None),
+        task=target.task if target else None,
+    )
+    data_info: dict[str, Scalar] = {}
+    model_info: dict[str, Scalar] = {}
+    try:
+        frame = _resolve_data(data, target.data if target else None, base, data_info)
+        adapter = _resolve_model(
+            model,
+            target.model if target and prediction is None else None,
+            base,
+            trust_model,
+            model_info,
+        )
+    except InputError as exc:
+        return _report(
+            policy, tuple(_all_errors(policy, str(exc))), data_info, model_info, (str(exc),)
+        )
+    context = DataContext(frame, spec, model=adapter, predictions=predictions, scores=scores)
+    verdicts = tuple(_verdict(rule, context) for rule in policy.rules)
+    if adapter is not None:
+        model_info["calls"] = context.model_calls
+    return _report(policy, verdicts, data_info, model_info, ())
+
+
+def _verdict(rule: Any, context: DataContext) -> Verdict:
+    if rule.skip is not None:
+        return skipped_verdict(rule)
+    try:
+        return judge(rule, rule.measure(context))
+    except InputError as exc:
+        return error_verdict(rule, str(exc))
+
+
+def _all_errors(policy: Policy, message: str) -> list[Verdict]:
+    return [
+        skipped_verdict(r) if r.skip is not None else error_verdict(r, f"not evaluated: {message}")
+        for r in policy.rules
+    ]
+
+
+def _resolve_data(
+    data: pd.DataFrame | str | Path | None, default: str | None, base: Path, info: dict[str, Scalar]
+) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        frame = data
+        digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        info.update({"source": "DataFrame", "sha256": digest.hexdigest()})
+    else:
+        if data is not None:
+            path = Path(data)
+        elif default is not None:
+            path = base / default
+        else:
+            raise InputError(
+                "no data: give target.data in the policy, --data PATH, or data=", subject="data"
+            )
+        info.update({"path": str(path)})
+        frame = read_data(path)
+        info["sha256"] = sha256_file(path)
+    info.update({"rows": len(frame), "columns": len(frame.columns)})
+    return frame
+
+
+def _resolve_model(
+    model: Any, default: str | None, base: Path, trust: bool, info: dict[str, Scalar]
+) -> ModelAdapter | None:
+    if model is None and default is None:
+        return None
+    if model is None or isinstance(model, str | Path):
+        path = Path(model) if model is not None else base / str(default)
+        loaded = load_model(path, trust=trust)
+        info.update(
+            {
+                "path": loaded.path,
+                "sha256": loaded.sha256,
+                "format": loaded.format,
+                "type": loaded.adapter.name,
+            }
+        )
+        return loaded.adapter
+    adapter = adapt(model)
+    info.update({"source": "object", "type": adapter.name})
+    return adapter
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _report(
+    policy: Policy,
+    verdicts: tuple[Verdict, ...],
+    data: dict[str, Scalar],
+    model: dict[str, Scalar],
+    errors: tuple[str, ...],
+) -> Report:
+    return Report(
+        policy_name=policy.name,
+        policy_file=policy.file,
+        policy_sha256=policy.sha256,
+        verdicts=verdicts,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        versions=_versions(),
+        data=data,
+        model=model,
+        errors=errors,
+    )

@@ -1,0 +1,311 @@
+"""The policy document: :class:`Policy`, its :class:`Target`, and :func:`load_policy`.
+
+Loading is three steps (STYLE.md C4): parse YAML with positions (:mod:`rulecheck._source`),
+validate with pydantic, then map every validation error back to the line and column it concerns.
+All problems are reported at once, sorted by position, as ``file:line:col: location: message``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path as FsPath
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
+from rulecheck.errors import PolicyError, PolicyProblem
+from rulecheck.rules import KINDS, Rule, RuleBase
+from rulecheck.verdict import SourceRef
+
+__all__ = ["Policy", "Target", "load_policy", "policy_from_text"]
+
+Label = str | int | float | bool
+
+
+class Target(BaseModel):
+    """What to audit: data, label, predictions or model. Paths are relative to the policy file.
+
+    CLI flags and :func:`rulecheck.evaluate` arguments override these values.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    data: str | None = None
+    """Data file: CSV (optionally .gz) or Parquet."""
+    label: str | None = None
+    """Column with the true labels (outcomes)."""
+    prediction: str | None = None
+    """Column of precomputed decisions/predictions (predictions-only audit, no model)."""
+    score: str | None = None
+    """Column of precomputed scores (probability of the positive label) for roc_auc/log_loss."""
+    model: str | None = None
+    """Model file: .skops, LightGBM .txt/.lgb, XGBoost .json/.ubj; .pkl/.joblib need --trust-model."""
+    features: list[str] | None = Field(default=None, min_length=1)
+    """Model input columns (default: every column except label, prediction and score)."""
+    positive_label: Label | None = None
+    """The label value that counts as positive (default 1). Other values are negative."""
+    labels: list[Label] | None = Field(default=None, min_length=2)
+    """All admissible label values; any other value in the label column is an input error."""
+    threshold: float | None = None
+    """Scores at or above this are positive decisions (default 0.5), when decisions come from scores."""
+    task: Literal["classification", "regression"] | None = None
+    """Default: regression when a regression metric is used and labels are not binary."""
+
+    @model_validator(mode="after")
+    def _one_prediction_source(self) -> Target:
+        if self.prediction is not None and self.model is not None:
+            raise PydanticCustomError(
+                "conflicting_options",
+                "give either prediction (a column) or model (a file), not both",
+            )
+        return self
+
+
+class Policy(BaseModel):
+    """A versioned set of rules about one model (or one column of predictions)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    version: Literal[1]
+    """Policy format version; this is version 1."""
+    name: str = Field(min_length=1)
+    """Name of the policy, shown in reports."""
+    description: str | None = None
+    """What the policy is for, who owns it."""
+    target: Target | None = None
+    """Default data, label, predictions or model for ``rulecheck check``."""
+    rules: list[Rule] = Field(min_length=1)
+    """The rules; each needs a unique ``id`` and a ``kind``."""
+
+    _file: str | None = PrivateAttr(default=None)
+    _sha256: str = PrivateAttr(default="")
+
+    @property
+    def file(self) -> str | None:
+        """Path of the policy file (None when loaded from a string)."""
+        return self._file
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the policy text as loaded."""
+        return self._sha256
+
+    @property
+    def base_dir(self) -> FsPath:
+        """Directory that relative target paths are resolved against."""
+        return FsPath(self._file).parent if self._file else FsPath.cwd()
+
+
+def load_policy(source: str | FsPath) -> Policy:
+    """Load and validate a policy from a file path or from YAML text.
+
+    A string containing a newline, or starting with ``version:``, is taken as YAML text; anything
+    else as a path. Raises :class:`PolicyError` listing every problem, or ``FileNotFoundError``.
+
+    Examples
+    --------
+    >>> policy = load_policy('''
+    ... version: 1
+    ... name: demo
+    ... rules:
+    ...   - {id: dp, kind: demographic_parity, by: sex}
+    ... ''')
+    >>> policy.rules[0].id
+    'dp'
+    """
+    if isinstance(source, str) and ("\n" in source or source.lstrip().startswith("version:")):
+        return policy_from_text(source, "<string>")
+    path = FsPath(source)
+    text = path.read_text(encoding="utf-8")
+    return policy_from_text(text, str(path))
+
+
+def policy_from_text(text: str, file: str) -> Policy:
+    """Validate YAML ``text``; ``file`` names it in messages and anchors relative paths."""
+    try:
+        data, spans = parse_yaml(text, file)
+    except YamlSyntaxError as exc:
+        raise PolicyError([PolicyProblem(exc.span, "", exc.message, exc.kind)], text) from None
+    if not isinstance(data, dict):
+        span = spans.value(())
+        raise PolicyError(
+            [
+                PolicyProblem(
+                    span,
+                    "",
+                    "a policy must be a mapping with version, name and rules",
+                    "not_mapping",
+                )
+            ],
+            text,
+        )
+    problems = _duplicate_ids(data, spans)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_problem(error, data, spans) for error in exc.errors())
+        raise PolicyError(problems, text) from None
+    if problems:
+        raise PolicyError(problems, text)
+    policy._file = None if file == "<string>" else file
+    policy._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    for index, rule in enumerate(policy.rules):
+        span = spans.value(("rules", index))
+        rule._source = SourceRef(file, span.line, span.column)
+    return policy
+
+
+def _duplicate_ids(data: Mapping[str, Any], spans: SourceMap) -> list[PolicyProblem]:
+    rules = data.get("rules")
+    if not isinstance(rules, list):
+        return []
+    first: dict[str, int] = {}
+    problems: list[PolicyProblem] = []
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict) or not isinstance(rule.get("id"), str):
+            continue
+        rule_id = rule["id"]
+        if rule_id in first:
+            earlier = spans.value(("rules", first[rule_id])).line
+            problems.append(
+                PolicyProblem(
+                    spans.value(("rules", index, "id")),
+                    f"rules[{index}] (id: {rule_id}).id",
+                    f"duplicate rule id {rule_id!r} (first used by the rule at line {earlier})",
+                    "duplicate_id",
+                )
+            )
+        else:
+            first[rule_id] = index
+    return problems
+
+
+_UNION_MEMBERS = frozenset({"str", "int", "float", "bool"})
+
+
+def _data_path(loc: Sequence[str | int], data: Any) -> Path:
+    """Map a pydantic ``loc`` onto the document, dropping discriminator tags (e.g. 'group_metric')."""
+    path: list[str | int] = []
+    node = data
+    for segment in loc:
+        if isinstance(node, list) and isinstance(segment, int) and 0 <= segment < len(node):
+            node = node[segment]
+            path.append(segment)
+        elif isinstance(node, dict) and segment in node:
+            node = node[segment]
+            path.append(segment)
+        elif isinstance(node, dict) and node.get("kind") == segment:
+            continue  # the union's tag: not part of the document
+        elif isinstance(segment, str) and (segment.endswith("]") or segment in _UNION_MEMBERS):
+            continue  # union member names such as 'list[str]' or 'int'
+        else:
+            path.append(segment)
+            node = None
+    return tuple(path)
+
+
+def _location(path: Path, data: Any) -> str:
+    out = ""
+    node = data
+    for segment in path:
+        if isinstance(segment, int):
+            out += f"[{segment}]"
+            node = node[segment] if isinstance(node, list) and segment < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                out += f" (id: {node['id']})"
+        else:
+            out += f".{segment}" if out else segment
+            node = node.get(segment) if isinstance(node, dict) else None
+    return out
+
+
+def _model_for(path: Path, data: Any) -> type[BaseModel] | None:
+    """The pydantic model whose fields are valid at ``path`` (for 'did you mean')."""
+    if not path:
+        return Policy
+    if path[0] == "target" and len(path) == 1:
+        return Target
+    if path[0] == "rules" and len(path) == 2 and isinstance(data, dict):
+        rules = data.get("rules")
+        if isinstance(rules, list) and isinstance(path[1], int) and path[1] < len(rules):
+            rule = rules[path[1]]
+            if isinstance(rule, dict) and rule.get("kind") in KINDS:
+                return KINDS[rule["kind"]]
+    return None
+
+
+def _problem(error: Mapping[str, Any], data: Any, spans: SourceMap) -> PolicyProblem:
+    kind = str(error["type"])
+    path = _data_path(error["loc"], data)
+    message = str(error["msg"])
+    location = _location(path, data)
+    if kind == "missing":
+        span = spans.value(path[:-1])
+        message = f"missing required field {path[-1]!r}"
+        if path[-1] == "kind":
+            message += "; valid kinds: " + ", ".join(KINDS)
+    elif kind == "extra_forbidden":
+        span = spans.key(path)
+        model = _model_for(path[:-1], data)
+        message = f"unknown field {path[-1]!r}"
+        if model is not None:
+            fields = [f for f in model.model_fields if f != "kind"]
+            close = difflib.get_close_matches(str(path[-1]), fields, n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+            message += " Valid fields: " + ", ".join(fields)
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        kind_path = (*path, "kind")
+        span = spans.value(kind_path)
+        location = _location(kind_path, data)
+        tag = error.get("ctx", {}).get("tag")
+        valid = "valid kinds: " + ", ".join(KINDS)
+        if kind == "union_tag_invalid":
+            message = f"unknown rule kind {tag!r}; {valid}"
+            close = difflib.get_close_matches(str(tag), list(KINDS), n=1)
+            if close:
+                message += f". Did you mean {close[0]!r}?"
+        else:
+            message = f"missing required field 'kind'; {valid}"
+            span = spans.value(path)
+    elif kind == "literal_error":
+        span = spans.value(path)
+        given = error.get("input")
+        expected = error.get("ctx", {}).get("expected", "")
+        options = [o.strip().strip("'") for o in str(expected).replace(" or ", ", ").split(",")]
+        close = (
+            difflib.get_close_matches(str(given), options, n=1) if isinstance(given, str) else []
+        )
+        message = f"{given!r} is not one of {expected}"
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+    elif kind in ("model_type", "dict_type") and "input" in error:
+        span = spans.value(path)
+        message = f"expected a mapping, got {_type_name(error['input'])}"
+    else:
+        span = spans.value(path)
+        if kind.endswith("_type") or kind.endswith("_parsing"):
+            message = f"{message} (got {_type_name(error.get('input'))} {error.get('input')!r})"
+    return PolicyProblem(span, location, message, kind)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def rule_sources(policy: Policy) -> dict[str, SourceRef | None]:
+    """Rule id -> where it is defined."""
+    return {rule.id: rule.source for rule in policy.rules}
+
+
+def rule_of(policy: Policy, rule_id: str) -> RuleBase:
+    for rule in policy.rules:
+        if rule.id == rule_id:
+            return rule
+    raise KeyError(rule_id)

@@ -1,0 +1,85 @@
+"""Text report: a table of rules (status, value, bound, worst groups) and the messages.
+
+Coloured when ``color=True`` (the CLI turns it on for a TTY unless NO_COLOR is set).
+"""
+
+from __future__ import annotations
+
+from rulecheck.verdict import GroupValue, Report, Status, Verdict
+
+__all__ = ["render"]
+
+_COLORS = {
+    Status.PASS: "32",
+    Status.FAIL: "31",
+    Status.WARN: "33",
+    Status.ERROR: "35",
+    Status.SKIPPED: "90",
+}
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _paint(text: str, status: Status, color: bool) -> str:
+    return f"\033[{_COLORS[status]}m{text}\033[0m" if color else text
+
+
+def _worst_groups(verdict: Verdict) -> str:
+    """The highest and lowest compared groups, as shown evidence (no computation)."""
+    deciding = next(
+        (c for c in verdict.checks if c.bound == verdict.bound and c.value == verdict.value), None
+    )
+    metric = deciding.metric if deciding is not None else None
+    compared = [
+        g
+        for g in verdict.groups
+        if not g.excluded and g.value is not None and (metric is None or g.metric in (None, metric))
+    ]
+    if not compared:
+        return ""
+    ordered = sorted(compared, key=lambda g: g.value if g.value is not None else 0.0)
+    shown: list[GroupValue] = [ordered[-1]] if len(ordered) == 1 else [ordered[-1], ordered[0]]
+    parts = [f"{group.label()} {_num(group.value)} (n={group.n})" for group in shown]
+    if verdict.features:
+        parts = [f"{f.feature} {_num(f.value)}" for f in verdict.features[:3]]
+    return "; ".join(parts)
+
+
+def render(report: Report, color: bool = False) -> str:
+    header = f"rulecheck: {report.policy_name}"
+    if report.policy_file:
+        header += f" ({report.policy_file})"
+    lines = [header]
+    if report.data:
+        where = report.data.get("path", report.data.get("source", ""))
+        lines.append(f"data: {where} ({report.data.get('rows', '?')} rows)")
+    if report.model:
+        where = report.model.get("path", report.model.get("source", ""))
+        lines.append(f"model: {where} ({report.model.get('type', '?')})")
+    lines.append("")
+    rows = [("STATUS", "RULE", "VALUE", "BOUND", "GROUPS")]
+    for v in report.verdicts:
+        bound = f"{v.bound} {_num(v.threshold)}" if v.bound else ""
+        rows.append((v.status.value.upper(), v.rule_id, _num(v.value), bound, _worst_groups(v)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for index, row in enumerate(rows):
+        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        if index > 0:
+            cells[0] = _paint(cells[0], report.verdicts[index - 1].status, color)
+        lines.append("  ".join([*cells, row[4]]).rstrip())
+    lines.append("")
+    for v in report.verdicts:
+        if v.status is Status.PASS:
+            continue
+        where = f"{v.source.where()}: " if v.source else ""
+        lines.append(f"{where}{v.rule_id} [{_paint(v.status.value, v.status, color)}] {v.message}")
+    for error in report.errors:
+        lines.append(f"error: {error}")
+    counts = report.counts()
+    summary = ", ".join(
+        f"{counts[s.value]} {s.value}" for s in Status if counts[s.value] or s is Status.PASS
+    )
+    lines.append(f"{len(report.verdicts)} rules: {summary}. Exit code {int(report.exit_code())}.")
+    return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"

@@ -1,0 +1,232 @@
+"""What every rule shares: the frozen base model, the measurement it returns, the one place where
+bounds are compared, and the :class:`EvalContext` protocol through which rules ask for numbers.
+
+Rules never import an engine: they call ``ctx.group_metric(...)`` and the engine that implements
+the protocol does the computing. This keeps ``rulecheck validate`` free of numpy, pandas and shap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from rulecheck._measures import GroupTable
+from rulecheck.verdict import (
+    Check,
+    FeatureValue,
+    GroupValue,
+    Scalar,
+    Severity,
+    SourceRef,
+    Status,
+    Verdict,
+)
+
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+    "EvalContext",
+    "Measurement",
+    "RuleBase",
+    "RuleId",
+    "at_least",
+    "at_most",
+    "fmt",
+    "judge",
+]
+
+RuleId = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        max_length=100,
+        description="Stable, unique identifier: letters, digits, '_', '.', '-'.",
+    ),
+]
+
+# Metrics over binary decisions, computed from per-group confusion counts.
+CLASSIFICATION_METRICS: tuple[str, ...] = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "true_negative_rate",
+    "false_negative_rate",
+    "precision",
+    "negative_predictive_value",
+    "false_discovery_rate",
+    "false_omission_rate",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+)
+# Metrics over numeric predictions.
+REGRESSION_METRICS: tuple[str, ...] = (
+    "mean_prediction",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "r2",
+)
+# Metrics that are fractions in [0, 1], so that differences and bounds above 1 are mistakes.
+RATE_METRICS: frozenset[str] = frozenset(CLASSIFICATION_METRICS) | {"roc_auc"}
+
+
+class EvalContext(Protocol):
+    """What a rule may ask of the data and the model. Engines implement it.
+
+    Every method raises :class:`rulecheck.errors.InputError` with a precise message when the
+    inputs do not allow the computation (missing column, NaN, no scores ...).
+    """
+
+    def group_metric(self, metric: str, by: tuple[str, ...]) -> GroupTable:
+        """``metric`` for every group of the ``by`` columns (and overall)."""
+        ...
+
+    def overall_metric(self, metric: str) -> float | None:
+        """``metric`` on all rows; None when undefined (zero denominator)."""
+        ...
+
+
+class RuleBase(BaseModel):
+    """Fields shared by every rule kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    summary: ClassVar[str] = ""
+
+    id: RuleId
+    """Stable, unique identifier of the rule; used in reports and as pytest test id."""
+    description: str | None = None
+    """Free text shown in reports: why the rule exists, who owns it."""
+    severity: Severity = "error"
+    """``error`` fails the gate when the rule fails; ``warning`` reports WARN and does not."""
+    skip: str | None = Field(default=None, min_length=1)
+    """Reason for skipping this rule; the verdict is SKIPPED and the reason is reported."""
+
+    _source: SourceRef | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> SourceRef | None:
+        """Where the rule is defined in its policy file (None for rules built in Python)."""
+        return self._source
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What a rule measured: its bound checks plus the evidence shown in the verdict.
+
+    ``primary`` is the rule's headline value (the quantity of its first bound), ``context`` a short
+    phrase naming the extremes, e.g. "highest race=African-American 0.4485, lowest ...".
+    """
+
+    checks: tuple[Check, ...]
+    primary: float | None
+    context: str = ""
+    groups: tuple[GroupValue, ...] = ()
+    features: tuple[FeatureValue, ...] = ()
+    notes: tuple[str, ...] = ()
+    info: tuple[tuple[str, Scalar], ...] = ()
+
+
+def fmt(value: float | None) -> str:
+    """Numbers in messages: four significant digits."""
+    return "undefined" if value is None else f"{value:.4g}"
+
+
+def at_most(
+    bound: str, value: float, limit: float, subject: str, metric: str | None = None
+) -> Check:
+    """A ``max_*`` bound: passes when ``value <= limit`` (bounds are inclusive)."""
+    return Check(bound, value, limit, value <= limit, subject, metric)
+
+
+def at_least(
+    bound: str, value: float, limit: float, subject: str, metric: str | None = None
+) -> Check:
+    """A ``min_*`` bound: passes when ``value >= limit`` (bounds are inclusive)."""
+    return Check(bound, value, limit, value >= limit, subject, metric)
+
+
+def _margin(check: Check) -> float:
+    assert check.value is not None
+    return check.limit - check.value if check.bound.startswith("max") else check.value - check.limit
+
+
+def _sentence(check: Check) -> str:
+    if check.bound.startswith("max"):
+        op = "<=" if check.passed else ">"
+    else:
+        op = ">=" if check.passed else "<"
+    return f"{check.subject} {fmt(check.value)} {op} {check.bound} {fmt(check.limit)}"
+
+
+def judge(rule: RuleBase, measurement: Measurement) -> Verdict:
+    """Turn a measurement into a verdict. The only place where bounds decide a status.
+
+    The rule fails if any bound fails; ``value``/``threshold`` are those of the deciding bound
+    (the first failed one, else the one closest to its limit) and the message names every bound.
+    """
+    checks: Sequence[Check] = measurement.checks
+    if not checks:
+        raise ValueError(f"rule {rule.id!r} measured no bound")  # a bug in the rule, not user input
+    failed = [c for c in checks if not c.passed]
+    deciding = failed[0] if failed else min(checks, key=_margin)
+    if not failed:
+        status = Status.PASS
+    else:
+        status = Status.FAIL if rule.severity == "error" else Status.WARN
+    others = [c for c in checks if c is not deciding]
+    message = _sentence(deciding)
+    if measurement.context:
+        message += f" ({measurement.context})"
+    if others:
+        message += "; also " + "; ".join(_sentence(c) for c in others)
+    message += "."
+    for note in measurement.notes:
+        message += f" {note}"
+    return Verdict(
+        rule_id=rule.id,
+        kind=_kind(rule),
+        status=status,
+        severity=rule.severity,
+        message=message,
+        source=rule.source,
+        value=deciding.value,
+        threshold=deciding.limit,
+        bound=deciding.bound,
+        checks=tuple(checks),
+        groups=measurement.groups,
+        features=measurement.features,
+        notes=measurement.notes,
+        info=measurement.info,
+    )
+
+
+def _kind(rule: RuleBase) -> str:
+    kind = getattr(rule, "kind", "")
+    return str(kind)
+
+
+def error_verdict(rule: RuleBase, message: str) -> Verdict:
+    """ERROR: the rule could not be computed. The message says why, in terms of the inputs."""
+    return Verdict(
+        rule_id=rule.id,
+        kind=_kind(rule),
+        status=Status.ERROR,
+        severity=rule.severity,
+        message=message,
+        source=rule.source,
+    )
+
+
+def skipped_verdict(rule: RuleBase) -> Verdict:
+    return Verdict(
+        rule_id=rule.id,
+        kind=_kind(rule),
+        status=Status.SKIPPED,
+        severity=rule.severity,
+        message=f"skipped: {rule.skip}",
+        source=rule.source,
+    )

@@ -1,0 +1,403 @@
+"""Group options shared by every rule with ``by``, and the comparison of groups against bounds.
+
+Every grouped rule takes ``by``, ``groups``, ``min_group_size`` and, where it compares,
+``reference_group`` / ``relative_to``. The comparison here is the single implementation of
+difference and ratio semantics, so that all grouped rules agree:
+
+- between groups (default): difference = highest - lowest; ``min_ratio`` applies to
+  lowest / highest and ``max_ratio`` to highest / lowest (fairlearn's ``between_groups``);
+- against ``reference_group``: difference = largest |group - reference|, ratios = group / reference
+  (worst over groups, the reference itself excluded);
+- ``relative_to: overall``: difference = largest |group - overall| (fairlearn's ``to_overall``),
+  ratios = group / overall value.
+
+Groups smaller than ``min_group_size`` and groups whose value is undefined are reported but take
+no part in comparisons; the verdict says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from rulecheck._measures import GroupKey, GroupTable
+from rulecheck.errors import InputError
+from rulecheck.rules._base import EvalContext, Measurement, at_least, at_most, fmt
+from rulecheck.verdict import Check, GroupValue, Scalar
+
+__all__ = [
+    "Bounds",
+    "GroupOptions",
+    "compare_groups",
+    "group_label",
+    "measure_metrics",
+    "resolve_key",
+]
+
+GroupLabel = str | int | float | bool
+GroupSelector = GroupLabel | dict[str, GroupLabel]
+
+
+class GroupOptions(BaseModel):
+    """Fields of every grouped rule (mixed into the rule models; carries no behaviour of its own)."""
+
+    by: str | list[str] = Field(min_length=1)
+    """Column (or list of columns, for intersectional groups) that defines the groups."""
+    groups: list[GroupSelector] | None = Field(default=None, min_length=1)
+    """Optional subset of groups to compare. With several ``by`` columns, each is a mapping."""
+    min_group_size: int = Field(default=30, ge=1)
+    """Groups with fewer rows are reported but excluded from comparisons."""
+    relative_to: Literal["groups", "overall"] = "groups"
+    """``groups``: compare groups with each other; ``overall``: with the value on all rows."""
+    reference_group: GroupSelector | None = None
+    """Compare every group with this one. With several ``by`` columns, a mapping."""
+
+    @field_validator("by")
+    @classmethod
+    def _unique_columns(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and len(set(value)) != len(value):
+            raise PydanticCustomError("duplicate_column", "by lists a column more than once")
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _groups_match_by(
+        cls, value: list[GroupSelector] | None, info: ValidationInfo
+    ) -> list[GroupSelector] | None:
+        if value is not None:
+            for item in value:
+                _check_selector(item, info.data.get("by"), "groups")
+        return value
+
+    @field_validator("reference_group")
+    @classmethod
+    def _reference_matches_by(
+        cls, value: GroupSelector | None, info: ValidationInfo
+    ) -> GroupSelector | None:
+        if value is not None:
+            _check_selector(value, info.data.get("by"), "reference_group")
+            if info.data.get("relative_to", "groups") == "overall":
+                raise PydanticCustomError(
+                    "conflicting_options", "give either reference_group or relative_to: overall"
+                )
+        return value
+
+    @property
+    def by_columns(self) -> tuple[str, ...]:
+        return (self.by,) if isinstance(self.by, str) else tuple(self.by)
+
+
+def _check_selector(item: GroupSelector, by: Any, field: str) -> None:
+    if by is None:  # `by` itself is invalid and already reported
+        return
+    columns = [by] if isinstance(by, str) else list(by)
+    if isinstance(item, dict):
+        if set(item) != set(columns):
+            raise PydanticCustomError(
+                "group_keys",
+                "{field} entry must name exactly the by columns {columns}, got {got}",
+                {"field": field, "columns": columns, "got": sorted(item)},
+            )
+    elif len(columns) > 1:
+        raise PydanticCustomError(
+            "group_mapping_required",
+            "with several by columns, {field} must be a mapping such as {example}",
+            {"field": field, "example": "{" + ", ".join(f"{c}: ..." for c in columns) + "}"},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The bounds a grouped comparison can apply; None means not set."""
+
+    max_difference: float | None = None
+    min_ratio: float | None = None
+    max_ratio: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+    def any(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.max_difference, self.min_ratio, self.max_ratio, self.min, self.max)
+        )
+
+
+def group_label(by: Sequence[str], key: GroupKey) -> str:
+    return ", ".join(f"{column}={value}" for column, value in zip(by, key, strict=True))
+
+
+def _matches(value: Scalar, wanted: GroupLabel) -> bool:
+    if isinstance(value, bool) or isinstance(wanted, bool):
+        return value is wanted or str(value).lower() == str(wanted).lower()
+    if isinstance(value, int | float) and isinstance(wanted, int | float):
+        return float(value) == float(wanted)
+    return str(value) == str(wanted)
+
+
+def resolve_key(table: GroupTable, selector: GroupSelector, what: str) -> int:
+    """Index of the group named by ``selector`` in ``table``; InputError if absent."""
+    wanted: tuple[GroupLabel, ...]
+    if isinstance(selector, dict):
+        wanted = tuple(selector[column] for column in table.by)
+    else:
+        wanted = (selector,)
+    for index, key in enumerate(table.keys):
+        if all(_matches(v, w) for v, w in zip(key, wanted, strict=True)):
+            return index
+    present = "; ".join(group_label(table.by, k) for k in table.keys[:20])
+    more = f" and {len(table.keys) - 20} more" if len(table.keys) > 20 else ""
+    named = group_label(table.by, wanted)
+    raise InputError(f"{what} {named} does not occur in the data; groups present: {present}{more}")
+
+
+def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> Measurement:
+    """Apply ``bounds`` to the groups of ``table`` as configured by ``options``."""
+    indices = list(range(len(table.keys)))
+    if options.groups is not None:
+        indices = [resolve_key(table, selector, "group") for selector in options.groups]
+    ref_index: int | None = None
+    if options.reference_group is not None:
+        ref_index = resolve_key(table, options.reference_group, "reference_group")
+        if ref_index not in indices:
+            indices.append(ref_index)
+
+    metric = table.metric
+    groups: list[GroupValue] = []
+    eligible: list[tuple[int, float]] = []
+    small: list[str] = []
+    undefined: list[str] = []
+    for i in indices:
+        value = table.values[i]
+        excluded = table.n[i] < options.min_group_size
+        label = group_label(table.by, table.keys[i])
+        groups.append(
+            GroupValue(
+                group=tuple(zip(table.by, table.keys[i], strict=True)),
+                n=table.n[i],
+                value=value,
+                undefined=value is None,
+                excluded=excluded,
+                metric=metric,
+            )
+        )
+        if excluded:
+            small.append(f"{label} (n={table.n[i]})")
+        elif value is None:
+            undefined.append(label)
+        else:
+            eligible.append((i, value))
+
+    notes: list[str] = []
+    if small:
+        notes.append(
+            f"Excluded as smaller than min_group_size {options.min_group_size}: {', '.join(small)}."
+        )
+    if undefined:
+        notes.append(f"{metric} is undefined (zero denominator) for: {', '.join(undefined)}.")
+
+    label_of = {i: group_label(table.by, table.keys[i]) for i in indices}
+    checks: list[Check] = []
+    context = ""
+    if ref_index is not None:
+        ref_label = label_of[ref_index]
+        if table.n[ref_index] < options.min_group_size:
+            raise InputError(
+                f"reference_group {ref_label} has {table.n[ref_index]} rows, fewer than "
+                f"min_group_size {options.min_group_size}"
+            )
+        ref_value = table.values[ref_index]
+        if ref_value is None:
+            raise InputError(
+                f"{metric} is undefined for reference_group {ref_label} (zero denominator)"
+            )
+        others = [(i, v) for i, v in eligible if i != ref_index]
+        _need(others, 1, options, metric, "besides the reference group")
+        checks, context = _against(
+            metric,
+            others,
+            ref_value,
+            f"reference {ref_label}",
+            label_of,
+            bounds,
+            ref_is_overall=False,
+        )
+    elif options.relative_to == "overall":
+        if table.overall is None:
+            raise InputError(f"{metric} is undefined on all rows (zero denominator)")
+        _need(eligible, 1, options, metric, "")
+        checks, context = _against(
+            metric, eligible, table.overall, "overall", label_of, bounds, ref_is_overall=True
+        )
+    else:
+        comparing = (
+            bounds.max_difference is not None
+            or bounds.min_ratio is not None
+            or bounds.max_ratio is not None
+        )
+        _need(eligible, 2 if comparing else 1, options, metric, "")
+        checks, context = _between(metric, eligible, label_of, bounds)
+
+    checks.extend(_absolute(metric, eligible, label_of, bounds))
+    return Measurement(
+        checks=tuple(checks),
+        primary=checks[0].value if checks else None,
+        context=context,
+        groups=tuple(groups),
+        notes=tuple(notes),
+    )
+
+
+def _need(
+    eligible: Sequence[tuple[int, float]],
+    count: int,
+    options: GroupOptions,
+    metric: str,
+    extra: str,
+) -> None:
+    if len(eligible) < count:
+        columns = ", ".join(options.by_columns)
+        raise InputError(
+            f"needs at least {count} group{'s' if count > 1 else ''} of {columns} {extra} with at least "
+            f"{options.min_group_size} rows and a defined {metric}; found {len(eligible)}".replace(
+                "  ", " "
+            )
+        )
+
+
+def _between(
+    metric: str, eligible: Sequence[tuple[int, float]], label_of: dict[int, str], bounds: Bounds
+) -> tuple[list[Check], str]:
+    if not (
+        bounds.max_difference is not None
+        or bounds.min_ratio is not None
+        or bounds.max_ratio is not None
+    ):
+        return [], ""
+    hi_i, hi = max(eligible, key=lambda item: item[1])
+    lo_i, lo = min(eligible, key=lambda item: item[1])
+    context = f"highest {label_of[hi_i]} {fmt(hi)}, lowest {label_of[lo_i]} {fmt(lo)}"
+    checks: list[Check] = []
+    if bounds.max_difference is not None:
+        checks.append(
+            at_most(
+                "max_difference",
+                hi - lo,
+                bounds.max_difference,
+                f"{metric} difference between groups",
+                metric=metric,
+            )
+        )
+    if bounds.min_ratio is not None:
+        if hi == 0:
+            raise InputError(f"{metric} ratio is undefined: every compared group has {metric} 0")
+        checks.append(
+            at_least("min_ratio", lo / hi, bounds.min_ratio, f"{metric} ratio lowest/highest group")
+        )
+    if bounds.max_ratio is not None:
+        if lo == 0:
+            raise InputError(
+                f"{metric} ratio highest/lowest is undefined: {label_of[lo_i]} has {metric} 0"
+            )
+        checks.append(
+            at_most("max_ratio", hi / lo, bounds.max_ratio, f"{metric} ratio highest/lowest group")
+        )
+    return checks, context
+
+
+def _against(
+    metric: str,
+    eligible: Sequence[tuple[int, float]],
+    reference: float,
+    ref_label: str,
+    label_of: dict[int, str],
+    bounds: Bounds,
+    *,
+    ref_is_overall: bool,
+) -> tuple[list[Check], str]:
+    checks: list[Check] = []
+    parts: list[str] = []
+    if bounds.max_difference is not None:
+        far_i, far = max(eligible, key=lambda item: abs(item[1] - reference))
+        checks.append(
+            at_most(
+                "max_difference",
+                abs(far - reference),
+                bounds.max_difference,
+                f"{metric} largest difference from {ref_label}",
+                metric=metric,
+            )
+        )
+        parts.append(f"{label_of[far_i]} {fmt(far)} vs {ref_label} {fmt(reference)}")
+    if bounds.min_ratio is not None or bounds.max_ratio is not None:
+        if reference == 0:
+            what = "the overall value" if ref_is_overall else ref_label
+            raise InputError(f"{metric} ratios are undefined: {what} has {metric} 0")
+        if bounds.min_ratio is not None:
+            low_i, low = min(eligible, key=lambda item: item[1])
+            checks.append(
+                at_least(
+                    "min_ratio",
+                    low / reference,
+                    bounds.min_ratio,
+                    f"{metric} lowest ratio to {ref_label}",
+                    metric=metric,
+                )
+            )
+            parts.append(f"lowest {label_of[low_i]} {fmt(low)} vs {ref_label} {fmt(reference)}")
+        if bounds.max_ratio is not None:
+            high_i, high = max(eligible, key=lambda item: item[1])
+            checks.append(
+                at_most(
+                    "max_ratio",
+                    high / reference,
+                    bounds.max_ratio,
+                    f"{metric} highest ratio to {ref_label}",
+                    metric=metric,
+                )
+            )
+            parts.append(f"highest {label_of[high_i]} {fmt(high)} vs {ref_label} {fmt(reference)}")
+    return checks, "; ".join(dict.fromkeys(parts))
+
+
+def _absolute(
+    metric: str, eligible: Sequence[tuple[int, float]], label_of: dict[int, str], bounds: Bounds
+) -> list[Check]:
+    checks: list[Check] = []
+    if bounds.min is not None:
+        low_i, low = min(eligible, key=lambda item: item[1])
+        checks.append(
+            at_least("min", low, bounds.min, f"lowest group {metric} ({label_of[low_i]})")
+        )
+    if bounds.max is not None:
+        high_i, high = max(eligible, key=lambda item: item[1])
+        checks.append(
+            at_most("max", high, bounds.max, f"highest group {metric} ({label_of[high_i]})")
+        )
+    return checks
+
+
+def measure_metrics(
+    ctx: EvalContext, options: GroupOptions, metrics: Sequence[str], bounds: Bounds
+) -> Measurement:
+    """Compare groups on one or several metrics; with several, every bound applies to each."""
+    parts = [
+        compare_groups(ctx.group_metric(m, options.by_columns), options, bounds) for m in metrics
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    checks = tuple(c for part in parts for c in part.checks)
+    values = [c.value for c in checks if c.value is not None]
+    return Measurement(
+        checks=checks,
+        primary=max(values) if values else None,
+        context="; ".join(
+            f"{m}: {part.context}" for m, part in zip(metrics, parts, strict=True) if part.context
+        ),
+        groups=tuple(g for part in parts for g in part.groups),
+        notes=tuple(dict.fromkeys(n for part in parts for n in part.notes)),
+    )

@@ -1,0 +1,60 @@
+"""disparate_impact: the four-fifths rule on selection rates.
+
+**What it checks**
+Shorthand for ``group_metric`` with ``metric: selection_rate`` and ``min_ratio: 0.8`` by
+default: every group's selection rate divided by the highest group's (or by
+``reference_group``'s) must be at least 0.8. ``max_ratio`` may be added (e.g. 1.25) to bound the
+other direction. The value is the worst ratio, the reference group itself excluded.
+
+**Why it matters**
+The EEOC's four-fifths rule of thumb treats a selection rate below 80% of the most-selected
+group's rate as evidence of adverse impact; NYC Local Law 144 bias audits report the same impact
+ratios.
+
+**Example**
+Passing (selection rates 0.30 and 0.27, ratio 0.9):
+
+```yaml
+- id: four-fifths-sex
+  kind: disparate_impact
+  by: sex
+  reference_group: Male
+```
+
+Failing when the reference group is selected at 0.40 and another group at 0.28 (ratio 0.70).
+
+**References**
+- EEOC Uniform Guidelines on Employee Selection Procedures, 29 CFR 1607.4(D).
+- fairlearn ``demographic_parity_ratio``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from rulecheck.rules._base import EvalContext, Measurement, RuleBase
+from rulecheck.rules._groups import Bounds, GroupOptions, measure_metrics
+
+__all__ = ["DisparateImpact"]
+
+DEFAULT_MIN_RATIO = 0.8
+
+
+class DisparateImpact(GroupOptions, RuleBase):
+    """Selection-rate ratios: lowest/highest group, or each group / reference_group."""
+
+    summary = "selection-rate ratio per group (four-fifths rule): min_ratio (default 0.8)"
+
+    kind: Literal["disparate_impact"]
+    min_ratio: float = Field(default=DEFAULT_MIN_RATIO, gt=0, le=1)
+    """Smallest allowed selection-rate ratio (default 0.8, the four-fifths rule)."""
+    max_ratio: float | None = Field(default=None, ge=1)
+    """Optional largest allowed ratio, to bound the other direction."""
+
+    def bounds(self) -> Bounds:
+        return Bounds(min_ratio=self.min_ratio, max_ratio=self.max_ratio)
+
+    def measure(self, ctx: EvalContext) -> Measurement:
+        return measure_metrics(ctx, self, ("selection_rate",), self.bounds())

@@ -1,0 +1,276 @@
+"""Frozen results: :class:`Verdict` per rule and the :class:`Report` of a run.
+
+These types hold data only. Renderers in :mod:`rulecheck.report` turn a Report into text or JSON;
+nothing here computes a metric or formats colour.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+__all__ = [
+    "REPORT_SCHEMA_VERSION",
+    "Check",
+    "ExitCode",
+    "FeatureValue",
+    "GroupValue",
+    "Report",
+    "Scalar",
+    "Severity",
+    "SourceRef",
+    "Status",
+    "Verdict",
+]
+
+REPORT_SCHEMA_VERSION = 1
+
+Scalar = str | int | float | bool
+Severity = Literal["error", "warning"]
+
+
+class Status(str, Enum):
+    """Outcome of one rule.
+
+    PASS: every bound holds. FAIL: a bound is broken and the rule's severity is ``error``.
+    WARN: a bound is broken and the rule's severity is ``warning`` (does not fail the gate).
+    ERROR: the rule could not be computed (missing column, undefined value, model raised);
+    fails the gate. SKIPPED: the policy marks the rule ``skip: <reason>``.
+    """
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class ExitCode(int, Enum):
+    """Process exit codes of ``rulecheck check`` (after pytest's ``ExitCode``)."""
+
+    OK = 0
+    VIOLATIONS = 1
+    USAGE_ERROR = 2  # policy or input error, or any ERROR verdict
+    INTERNAL_ERROR = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a rule is defined: policy file, 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupValue:
+    """One group's figure: the group's key, its size and the measured value.
+
+    ``value`` is None exactly when ``undefined`` is true (e.g. TPR of a group without positives).
+    ``excluded`` groups (smaller than ``min_group_size``) are reported but not compared.
+    ``baseline_value`` is the baseline model's figure when a baseline is compared; ``metric``
+    names the metric when a rule reports several (equalized_odds).
+    """
+
+    group: tuple[tuple[str, Scalar], ...]
+    n: int
+    value: float | None
+    undefined: bool = False
+    excluded: bool = False
+    baseline_value: float | None = None
+    metric: str | None = None
+
+    def label(self) -> str:
+        return ", ".join(f"{name}={value}" for name, value in self.group) or "overall"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "group": dict(self.group),
+            "n": self.n,
+            "value": self.value,
+            "undefined": self.undefined,
+            "excluded": self.excluded,
+        }
+        if self.baseline_value is not None:
+            out["baseline_value"] = self.baseline_value
+        if self.metric is not None:
+            out["metric"] = self.metric
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureValue:
+    """One input feature's figure in an attribution or proxy rule (share, score, rank)."""
+
+    feature: str
+    value: float
+    rank: int
+    detail: tuple[tuple[str, Scalar], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "value": self.value,
+            "rank": self.rank,
+            **dict(self.detail),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One bound of a rule applied to its measured quantity.
+
+    ``bound`` is the policy key (``max_difference``, ``min_ratio`` ...), ``value`` the measured
+    quantity it applies to (None when undefined), ``limit`` the configured threshold.
+    """
+
+    bound: str
+    value: float | None
+    limit: float
+    passed: bool
+    subject: str  # what the value is, in words: "difference between groups"
+    metric: str | None = None  # the metric compared, where the rule has one
+
+    def describe(self) -> str:
+        op = "<=" if self.bound.startswith("max") else ">="
+        shown = "undefined" if self.value is None else _fmt(self.value)
+        mark = "ok" if self.passed else "violated"
+        return f"{self.bound}: {self.subject} {shown} {op} {_fmt(self.limit)} ({mark})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bound": self.bound,
+            "value": self.value,
+            "limit": self.limit,
+            "passed": self.passed,
+            "subject": self.subject,
+            "metric": self.metric,
+        }
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The verdict of one rule.
+
+    ``value`` and ``threshold`` are those of the deciding bound (the first violated bound, else
+    the closest to its limit); ``checks`` lists every bound. ``message`` is one readable sentence.
+    """
+
+    rule_id: str
+    kind: str
+    status: Status
+    severity: Severity
+    message: str
+    source: SourceRef | None
+    value: float | None = None
+    threshold: float | None = None
+    bound: str | None = None
+    checks: tuple[Check, ...] = ()
+    groups: tuple[GroupValue, ...] = ()
+    features: tuple[FeatureValue, ...] = ()
+    notes: tuple[str, ...] = ()
+    info: tuple[tuple[str, Scalar], ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """True when this verdict fails the gate (FAIL or ERROR)."""
+        return self.status in (Status.FAIL, Status.ERROR)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.rule_id,
+            "kind": self.kind,
+            "status": self.status.value,
+            "severity": self.severity,
+            "value": self.value,
+            "threshold": self.threshold,
+            "bound": self.bound,
+            "message": self.message,
+            "source": None
+            if self.source is None
+            else {"file": self.source.file, "line": self.source.line, "column": self.source.column},
+            "checks": [c.to_dict() for c in self.checks],
+            "groups": [g.to_dict() for g in self.groups],
+            "features": [f.to_dict() for f in self.features],
+            "notes": list(self.notes),
+            "info": dict(self.info),
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one run decided, with enough provenance to reproduce it.
+
+    ``errors`` holds input errors that are not tied to one rule (for example an unreadable data
+    file); any error makes the exit code 2.
+    """
+
+    policy_name: str
+    policy_file: str | None
+    policy_sha256: str
+    verdicts: tuple[Verdict, ...]
+    created: str
+    versions: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, Scalar] = field(default_factory=dict)
+    model: Mapping[str, Scalar] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """True when the gate passes: no ERROR, no FAIL and no run-level error."""
+        return self.exit_code() == ExitCode.OK
+
+    def exit_code(self, strict: bool = False) -> ExitCode:
+        """2 for any ERROR verdict or input error, else 1 for any FAIL (or WARN when strict)."""
+        if self.errors or any(v.status is Status.ERROR for v in self.verdicts):
+            return ExitCode.USAGE_ERROR
+        failing = {Status.FAIL, Status.WARN} if strict else {Status.FAIL}
+        if any(v.status in failing for v in self.verdicts):
+            return ExitCode.VIOLATIONS
+        return ExitCode.OK
+
+    def counts(self) -> dict[str, int]:
+        out = {status.value: 0 for status in Status}
+        for verdict in self.verdicts:
+            out[verdict.status.value] += 1
+        return out
+
+    def verdict(self, rule_id: str) -> Verdict:
+        """The verdict of the rule with this id (KeyError if there is none)."""
+        for verdict in self.verdicts:
+            if verdict.rule_id == rule_id:
+                return verdict
+        raise KeyError(rule_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "policy": {
+                "name": self.policy_name,
+                "file": self.policy_file,
+                "sha256": self.policy_sha256,
+            },
+            "passed": self.passed,
+            "exit_code": int(self.exit_code()),
+            "counts": self.counts(),
+            "created": self.created,
+            "versions": dict(self.versions),
+            "data": dict(self.data),
+            "model": dict(self.model),
+            "errors": list(self.errors),
+            "verdicts": [v.to_dict() for v in self.verdicts],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)

@@ -15,7 +15,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-
 import numpy.typing as npt
 import pandas as pd
 

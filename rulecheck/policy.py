@@ -288,7 +288,7 @@ def _problem(error: Mapping[str, Any], data: Any, spans: SourceMap) -> PolicyPro
         message = f"expected a mapping, got {_type_name(error['input'])}"
     else:
         span = spans.value(path)
-        if kind.endswith("_type") or kind.endswith("_parsing"):
+        if kind.endswith(("_type", "_parsing")):
             message = f"{message} (got {_type_name(error.get('input'))} {error.get('input')!r})"
     return PolicyProblem(span, location, message, kind)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, Literal
 
 __all__ = [
@@ -32,7 +32,7 @@ Scalar = str | int | float | bool
 Severity = Literal["error", "warning"]
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Outcome of one rule.
 
     PASS: every bound holds. FAIL: a bound is broken and the rule's severity is ``error``.

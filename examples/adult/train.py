@@ -56,8 +56,14 @@ def build_model() -> Pipeline:
             ("numeric", "passthrough", NUMERIC),
         ]
     )
+    # Small, regularised trees: held-out accuracy is as good as with larger models, and the
+    # fairness metrics on the training rows stay close to those on the unseen test rows.
     classifier = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.1, early_stopping=False, random_state=0
+        max_iter=100,
+        max_leaf_nodes=15,
+        min_samples_leaf=50,
+        early_stopping=False,
+        random_state=0,
     )
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 

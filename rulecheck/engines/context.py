@@ -158,11 +158,10 @@ class DataContext:
             for name in (self.spec.label, self.spec.prediction):
                 if name is not None and name in self.frame.columns:
                     series = self.frame[name].dropna()
-                    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
-                        series
-                    ):
-                        if not series.isin([0, 1]).all():
-                            return "regression"
+                    numeric = pd.api.types.is_numeric_dtype(series)
+                    boolean = pd.api.types.is_bool_dtype(series)
+                    if numeric and not boolean and not series.isin([0, 1]).all():
+                        return "regression"
             return "classification"
 
         return self._once("task", compute)
@@ -185,7 +184,7 @@ class DataContext:
             if pd.api.types.is_bool_dtype(series):
                 return series.to_numpy(dtype=bool)
             if pd.api.types.is_numeric_dtype(series) and series.isin([0, 1]).all():
-                return series.to_numpy() == 1
+                return np.asarray(series.to_numpy() == 1, dtype=bool)
             raise InputError(
                 NOT_BINARY.format(what=what, column=column, values=_describe_values(series)),
                 subject=column,

@@ -89,9 +89,9 @@ def factorize(frame: pd.DataFrame, by: tuple[str, ...]) -> Grouping:
     keys_list: list[tuple[str | int | float | bool, ...]] = []
     for code in present.tolist():
         parts: list[str | int | float | bool] = []
-        for size, uniques in zip(reversed(radix), reversed(per_column), strict=True):
+        for size, column_values in zip(reversed(radix), reversed(per_column), strict=True):
             code, index = divmod(code, size)
-            parts.append(uniques[index])
+            parts.append(column_values[index])
         keys_list.append(tuple(reversed(parts)))
     return Grouping(by, inverse.astype(np.int64), tuple(keys_list))
 
@@ -176,12 +176,18 @@ def _r2(
     codes: IntArray, n_groups: int, y: FloatArray, p: FloatArray, sizes: IntArray
 ) -> FloatArray:
     # Undefined for a group of one row or with constant labels (zero total sum of squares), where
-    # scikit-learn returns NaN or a forced 1.0/0.0.
+    # scikit-learn returns NaN or a forced 1.0/0.0. Constant labels are detected by comparing the
+    # group's min and max, not by ss_tot == 0: the rounding of the group mean leaves a tiny nonzero
+    # ss_tot for constants such as 0.1 (-> r2 near -1e33 instead of undefined).
     mean_y = _group_mean(codes, n_groups, y, sizes)
     ss_res = np.bincount(codes, weights=(y - p) ** 2, minlength=n_groups)
     ss_tot = np.bincount(codes, weights=(y - mean_y[codes]) ** 2, minlength=n_groups)
+    low = np.full(n_groups, np.inf)
+    high = np.full(n_groups, -np.inf)
+    np.minimum.at(low, codes, y)
+    np.maximum.at(high, codes, y)
     out = 1.0 - _ratio(ss_res, ss_tot)
-    out[sizes < 2] = np.nan
+    out[(sizes < 2) | (low == high)] = np.nan
     return out
 
 

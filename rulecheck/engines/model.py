@@ -89,7 +89,8 @@ class ModelAdapter:
             return np.asarray(self.raw.predict(X))
         if self.classes is not None:
             proba = self.predict_proba(X)
-            return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
+            labels: npt.NDArray[Any] = np.asarray(self.classes, dtype=object)
+            return np.asarray(labels[proba.argmax(axis=1)])
         return self._native(X)
 
     def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:

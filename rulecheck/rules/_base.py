@@ -173,10 +173,7 @@ def judge(rule: RuleBase, measurement: Measurement) -> Verdict:
         raise ValueError(f"rule {rule.id!r} measured no bound")  # a bug in the rule, not user input
     failed = [c for c in checks if not c.passed]
     deciding = failed[0] if failed else min(checks, key=_margin)
-    if not failed:
-        status = Status.PASS
-    else:
-        status = Status.FAIL if rule.severity == "error" else Status.WARN
+    status = Status.PASS if not failed else Status.FAIL if rule.severity == "error" else Status.WARN
     others = [c for c in checks if c is not deciding]
     message = _sentence(deciding)
     if measurement.context:

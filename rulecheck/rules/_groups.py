@@ -296,7 +296,13 @@ def _between(
         if hi == 0:
             raise InputError(f"{metric} ratio is undefined: every compared group has {metric} 0")
         checks.append(
-            at_least("min_ratio", lo / hi, bounds.min_ratio, f"{metric} ratio lowest/highest group")
+            at_least(
+                "min_ratio",
+                lo / hi,
+                bounds.min_ratio,
+                f"{metric} ratio lowest/highest group",
+                metric,
+            )
         )
     if bounds.max_ratio is not None:
         if lo == 0:
@@ -304,7 +310,13 @@ def _between(
                 f"{metric} ratio highest/lowest is undefined: {label_of[lo_i]} has {metric} 0"
             )
         checks.append(
-            at_most("max_ratio", hi / lo, bounds.max_ratio, f"{metric} ratio highest/lowest group")
+            at_most(
+                "max_ratio",
+                hi / lo,
+                bounds.max_ratio,
+                f"{metric} ratio highest/lowest group",
+                metric,
+            )
         )
     return checks, context
 
@@ -371,12 +383,12 @@ def _absolute(
     if bounds.min is not None:
         low_i, low = min(eligible, key=lambda item: item[1])
         checks.append(
-            at_least("min", low, bounds.min, f"lowest group {metric} ({label_of[low_i]})")
+            at_least("min", low, bounds.min, f"lowest group {metric} ({label_of[low_i]})", metric)
         )
     if bounds.max is not None:
         high_i, high = max(eligible, key=lambda item: item[1])
         checks.append(
-            at_most("max", high, bounds.max, f"highest group {metric} ({label_of[high_i]})")
+            at_most("max", high, bounds.max, f"highest group {metric} ({label_of[high_i]})", metric)
         )
     return checks
 

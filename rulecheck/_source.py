@@ -113,7 +113,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
                 if not isinstance(key, str):
                     # Policies name everything with strings; `1: x` or `yes: x` is a mistake.
                     raise YamlSyntaxError(
-                        f"mapping keys must be strings, got {key!r}",
+                        f"mapping keys must be strings, got {key!r} (YAML reads yes/no/on/off "
+                        "as booleans and digits as numbers: quote the key)",
                         _span(file, key_node),
                         "non_string_key",
                     )

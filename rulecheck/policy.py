@@ -192,7 +192,7 @@ def _data_path(loc: Sequence[str | int], data: Any) -> Path:
     path: list[str | int] = []
     node = data
     for segment in loc:
-        if isinstance(node, list) and isinstance(segment, int) and 0 <= segment < len(node):
+        if isinstance(node, list) and isinstance(segment, int) and 0 <= segment < len(node):  # noqa: SIM114  (separate branches keep type narrowing)
             node = node[segment]
             path.append(segment)
         elif isinstance(node, dict) and segment in node:

@@ -13,7 +13,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
@@ -55,14 +63,15 @@ class Target(BaseModel):
     task: Literal["classification", "regression"] | None = None
     """Default: regression when a regression metric is used and labels are not binary."""
 
-    @model_validator(mode="after")
-    def _one_prediction_source(self) -> Target:
-        if self.prediction is not None and self.model is not None:
+    @field_validator("model")
+    @classmethod
+    def _one_prediction_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("prediction") is not None:
             raise PydanticCustomError(
                 "conflicting_options",
                 "give either prediction (a column) or model (a file), not both",
             )
-        return self
+        return value
 
 
 class Policy(BaseModel):
@@ -283,6 +292,12 @@ def _problem(error: Mapping[str, Any], data: Any, spans: SourceMap) -> PolicyPro
         message = f"{given!r} is not one of {expected}"
         if close:
             message += f"; did you mean {close[0]!r}?"
+    elif kind == "string_pattern_mismatch" and path and path[-1] == "id":
+        span = spans.value(path)
+        message = (
+            f"rule id {error.get('input')!r} is not valid: use letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit"
+        )
     elif kind in ("model_type", "dict_type") and "input" in error:
         span = spans.value(path)
         message = f"expected a mapping, got {_type_name(error['input'])}"

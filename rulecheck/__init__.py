@@ -19,7 +19,7 @@ from rulecheck.policy import Policy, Target, load_policy
 from rulecheck.verdict import ExitCode, GroupValue, Report, Status, Verdict
 
 if TYPE_CHECKING:
-    from rulecheck.evaluate import evaluate
+    from rulecheck.evaluation import evaluate
 
 __all__ = [
     "ExitCode",
@@ -45,7 +45,7 @@ def __getattr__(name: str) -> Any:
     # evaluate pulls in numpy and pandas; load it on first use so that `import rulecheck` and
     # `rulecheck validate` stay fast.
     if name == "evaluate":
-        from rulecheck.evaluate import evaluate
+        from rulecheck.evaluation import evaluate
 
         return evaluate
     raise AttributeError(f"module 'rulecheck' has no attribute {name!r}")

@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from rulecheck.evaluate import evaluate
+    from rulecheck.evaluation import evaluate
     from rulecheck.policy import load_policy
     from rulecheck.report import RENDERERS
     from rulecheck.report.text import render as render_text

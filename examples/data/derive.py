@@ -190,8 +190,8 @@ def derive_german(data: bytes, values_maps: bytes) -> pd.DataFrame:
     if undecoded:
         raise SystemExit(f"german.data: codes without a decoding in columns {undecoded}")
 
-    df["sex"] = raw["personal_status_sex"].isin(GERMAN_FEMALE_CODES).map(
-        {True: "female", False: "male"}
+    df["sex"] = (
+        raw["personal_status_sex"].isin(GERMAN_FEMALE_CODES).map({True: "female", False: "male"})
     )
     df["age_group"] = (df["age"] >= GERMAN_AGE_CUTOFF).map(
         {True: f">={GERMAN_AGE_CUTOFF}", False: f"<{GERMAN_AGE_CUTOFF}"}

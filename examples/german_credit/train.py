@@ -82,7 +82,9 @@ def main() -> None:
     # Deflate: the skops schema is verbose JSON and compresses about tenfold.
     sio.dump(model, MODEL, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     accuracy = (model.predict(df[features]) == df[LABEL]).mean()
-    print(f"scikit-learn {sklearn.__version__}: wrote {MODEL.name}, training accuracy {accuracy:.4f}")
+    print(
+        f"scikit-learn {sklearn.__version__}: wrote {MODEL.name}, training accuracy {accuracy:.4f}"
+    )
 
 
 if __name__ == "__main__":

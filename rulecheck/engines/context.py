@@ -155,8 +155,12 @@ class DataContext:
                 return "classification"
             if self.model is not None:
                 return "regression" if self.model.classes is None else "classification"
-            for name in (self.spec.label, self.spec.prediction):
-                if name is not None and name in self.frame.columns:
+            # The label decides when there is one; else the prediction column.
+            present = [
+                n for n in (self.spec.label, self.spec.prediction) if n in self.frame.columns
+            ]
+            for name in present[:1]:
+                if name is not None:
                     series = self.frame[name].dropna()
                     numeric = pd.api.types.is_numeric_dtype(series)
                     boolean = pd.api.types.is_bool_dtype(series)
@@ -185,10 +189,13 @@ class DataContext:
                 return series.to_numpy(dtype=bool)
             if pd.api.types.is_numeric_dtype(series) and series.isin([0, 1]).all():
                 return np.asarray(series.to_numpy() == 1, dtype=bool)
-            raise InputError(
-                NOT_BINARY.format(what=what, column=column, values=_describe_values(series)),
-                subject=column,
+            message = NOT_BINARY.format(
+                what=what, column=column, values=_describe_values(series, 3)
             )
+            scores = pd.api.types.is_numeric_dtype(series) and series.between(0, 1).all()
+            if what != "label column" and scores:
+                message += "; if these are scores, give them as target.score (CLI: --score) instead"
+            raise InputError(message, subject=column)
         positive = spec.positive_label
         if (
             pd.api.types.is_numeric_dtype(series)

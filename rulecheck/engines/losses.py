@@ -209,8 +209,12 @@ def poisson(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> FloatArray:
         raise InputError(POISSON_Y_TRUE.format(value=y.min()), subject="poisson")
     if mu.size and mu.min() <= 0:
         raise InputError(POISSON_Y_PRED.format(value=mu.min()), subject="poisson")
+    ratio = y / mu
     log_ratio = np.zeros_like(y)
-    np.log(y / mu, out=log_ratio, where=y > 0)  # scipy's xlogy(y, y / mu) without scipy
+    np.log(ratio, out=log_ratio, where=ratio > 0)  # scipy's xlogy(y, y / mu), 0 where y == 0
+    underflow = (ratio == 0) & (y > 0)
+    if underflow.any():  # subnormal y / mu rounds to 0, where scipy's xlogy returns -inf
+        log_ratio[underflow] = np.log(y[underflow]) - np.log(mu[underflow])
     return np.asarray(2 * (y * log_ratio - y + mu), dtype=np.float64)
 
 

@@ -216,7 +216,7 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
                 f"{metric} is undefined for reference_group {ref_label} (zero denominator)"
             )
         others = [(i, v) for i, v in eligible if i != ref_index]
-        _need(others, 1, options, metric, "besides the reference group")
+        _need(others, 1, options, metric, " besides the reference group", groups)
         checks, context = _against(
             metric,
             others,
@@ -229,7 +229,7 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
     elif options.relative_to == "overall":
         if table.overall is None:
             raise InputError(f"{metric} is undefined on all rows (zero denominator)")
-        _need(eligible, 1, options, metric, "")
+        _need(eligible, 1, options, metric, "", groups)
         checks, context = _against(
             metric, eligible, table.overall, "overall", label_of, bounds, ref_is_overall=True
         )
@@ -239,7 +239,7 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
             or bounds.min_ratio is not None
             or bounds.max_ratio is not None
         )
-        _need(eligible, 2 if comparing else 1, options, metric, "")
+        _need(eligible, 2 if comparing else 1, options, metric, "", groups)
         checks, context = _between(metric, eligible, label_of, bounds)
 
     checks.extend(_absolute(metric, eligible, label_of, bounds))
@@ -258,14 +258,19 @@ def _need(
     options: GroupOptions,
     metric: str,
     extra: str,
+    groups: Sequence[GroupValue],
 ) -> None:
     if len(eligible) < count:
         columns = ", ".join(options.by_columns)
+        sizes = ", ".join(
+            f"{g.label()} n={g.n}" + (" (undefined)" if g.undefined else "") for g in groups[:12]
+        )
+        more = f" and {len(groups) - 12} more" if len(groups) > 12 else ""
+        plural = "s" if count > 1 else ""
         raise InputError(
-            f"needs at least {count} group{'s' if count > 1 else ''} of {columns} {extra} with at least "
-            f"{options.min_group_size} rows and a defined {metric}; found {len(eligible)}".replace(
-                "  ", " "
-            )
+            f"needs at least {count} group{plural} of {columns}{extra} with at least "
+            f"{options.min_group_size} rows and a defined {metric}; found {len(eligible)} "
+            f"({sizes}{more})"
         )
 
 
@@ -280,7 +285,10 @@ def _between(
         return [], ""
     hi_i, hi = max(eligible, key=lambda item: item[1])
     lo_i, lo = min(eligible, key=lambda item: item[1])
-    context = f"highest {label_of[hi_i]} {fmt(hi)}, lowest {label_of[lo_i]} {fmt(lo)}"
+    if hi == lo:
+        context = f"every compared group {fmt(hi)}"
+    else:
+        context = f"highest {label_of[hi_i]} {fmt(hi)}, lowest {label_of[lo_i]} {fmt(lo)}"
     checks: list[Check] = []
     if bounds.max_difference is not None:
         checks.append(

@@ -130,9 +130,7 @@ def diabetes() -> dict[str, Array]:
 
 
 @pytest.mark.parametrize("name", ["log_loss", "brier", "zero_one", "hinge"])
-def test_classification_losses_match_sklearn_per_group(
-    name: str, cancer: dict[str, Array]
-) -> None:
+def test_classification_losses_match_sklearn_per_group(name: str, cancer: dict[str, Array]) -> None:
     pred = cancer[get_loss(name).input]
     codes = cancer["codes"]
     means, counts = ours(name, cancer["y"], pred, codes, 5)
@@ -176,7 +174,7 @@ def test_pinball_default_quantile_is_median(diabetes: dict[str, Array]) -> None:
 def test_fairlearn_metricframe_agrees(
     name: str, oracle: Callable[..., float], cancer: dict[str, Array]
 ) -> None:
-    groups = pd.Series(np.asarray(["r%d" % c for c in cancer["codes"]]), name="radius")
+    groups = pd.Series(np.asarray([f"r{c}" for c in cancer["codes"]]), name="radius")
     frame = MetricFrame(
         metrics=oracle, y_true=cancer["y"], y_pred=cancer["probability"], sensitive_features=groups
     )
@@ -216,7 +214,9 @@ def check_against_sklearn(
     y, pred, codes, n_groups = data
     means, counts = ours(name, y, pred, codes, n_groups, **params)
     np.testing.assert_array_equal(counts, np.bincount(codes, minlength=n_groups))
-    np.testing.assert_allclose(means, sklearn_by_group(name, y, pred, codes, n_groups, **params), **TOL)
+    np.testing.assert_allclose(
+        means, sklearn_by_group(name, y, pred, codes, n_groups, **params), **TOL
+    )
     assert np.isnan(means[counts == 0]).all()
 
 
@@ -255,7 +255,7 @@ def test_pinball_matches_sklearn(data: tuple[Array, Array, Array, int], quantile
 
 
 @settings(deadline=None)
-@given(grouped(st.one_of(st.just(0.0), st.floats(0, 1e3)), st.floats(1e-3, 1e3)))
+@given(grouped(st.one_of(st.just(0.0), st.floats(1e-300, 1e3)), st.floats(1e-3, 1e3)))
 def test_poisson_matches_sklearn(data: tuple[Array, Array, Array, int]) -> None:
     check_against_sklearn("poisson", data)
 
@@ -306,7 +306,7 @@ def test_log_loss_clips_like_sklearn_float64() -> None:
     y = np.array([1, 0, 1, 0, 0])
     p = np.array([0.0, 1.0, 1.0, 0.0, 1e-20])
     out = per_row_loss(get_loss("log_loss"), y, p)
-    expected = [-np.log(EPS64), -np.log(EPS64), -np.log(1 - EPS64), -np.log(1 - EPS64)] * 1
+    expected = [-np.log(EPS64), -np.log(EPS64), -np.log(1 - EPS64), -np.log(1 - EPS64)]
     np.testing.assert_array_equal(out[:4], expected)
     np.testing.assert_array_equal(out[4], -np.log(1 - EPS64))  # 1 - 1e-20 rounds to 1.0
     for i in range(len(y)):
@@ -575,7 +575,7 @@ def test_installed_entry_points_via_importlib_metadata(
     assert registry.get("squared_log_spec").input == "value"
     assert requested == [group]
     out = per_row_loss(registry.get("squared_log"), np.array([0.0, 3.0]), np.array([0.0, 1.0]))
-    np.testing.assert_allclose(out, [0.0, np.log(2) ** 2 - 0.0 + (np.log(4) - np.log(2)) ** 2 - np.log(2) ** 2])
+    np.testing.assert_allclose(out, [0.0, np.log(2) ** 2])
 
 
 # --- bad custom losses ------------------------------------------------------------------------
@@ -624,15 +624,17 @@ def test_input_error_from_a_loss_passes_through() -> None:
     def strict(y: Array, p: Array) -> Array:
         raise InputError("focal needs at least 20 rows", subject="focal")
 
-    with pytest.raises(InputError, match="^focal needs at least 20 rows$"):
+    with pytest.raises(InputError, match=r"^focal needs at least 20 rows$"):
         per_row_loss(custom(strict), Y10, P10)
 
 
 def test_unknown_param_lists_accepted() -> None:
     with pytest.raises(InputError) as info:
         per_row_loss(custom(focal), Y10, P10, {"gama": 2.0, "alpha": 1.0})
-    assert str(info.value) == "loss 'focal' got unknown param(s) alpha, gama; accepted params: gamma"
-    with pytest.raises(InputError, match="accepted params: none$"):
+    assert (
+        str(info.value) == "loss 'focal' got unknown param(s) alpha, gama; accepted params: gamma"
+    )
+    with pytest.raises(InputError, match=r"accepted params: none$"):
         per_row_loss(get_loss("log_loss"), Y10, P10, {"gamma": 2.0})
     np.testing.assert_allclose(
         per_row_loss(custom(focal), Y10, P10, {"gamma": 0.0}),
@@ -653,14 +655,39 @@ def test_missing_required_param() -> None:
     [
         (Y10, np.r_[P10[:9], np.nan], "y_pred for loss 'log_loss' has NaN or inf in 1 of 10 rows"),
         (np.r_[Y10[:9], np.inf], P10, "y_true for loss 'log_loss' has NaN or inf in 1 of 10 rows"),
-        (Y10, P10[:9], "loss 'log_loss' needs 1-D y_true and y_pred of equal length; got (10,) and (9,)"),
-        (Y10, np.c_[1 - P10, P10], "needs 1-D y_true and y_pred of equal length; got (10,) and (10, 2)"),
+        (
+            Y10,
+            P10[:9],
+            "loss 'log_loss' needs 1-D y_true and y_pred of equal length; got (10,) and (9,)",
+        ),
+        (
+            Y10,
+            np.c_[1 - P10, P10],
+            "needs 1-D y_true and y_pred of equal length; got (10,) and (10, 2)",
+        ),
         (np.r_[Y10[:9], 2], P10, "loss 'log_loss' needs labels 0 and 1; y_true also contains [2]"),
-        (Y10, np.r_[P10[:9], 1.5], "loss 'log_loss' needs probabilities in [0, 1] as y_pred; got maximum 1.5"),
+        (
+            Y10,
+            np.r_[P10[:9], 1.5],
+            "loss 'log_loss' needs probabilities in [0, 1] as y_pred; got maximum 1.5",
+        ),
         (Y10, np.r_[P10[:9], -0.5], "probabilities in [0, 1] as y_pred; got minimum -0.5"),
-        (np.array(["no", "yes"] * 5), P10, "needs labels 0 and 1; y_true also contains ['no', 'yes']"),
+        (
+            np.array(["no", "yes"] * 5),
+            P10,
+            "needs labels 0 and 1; y_true also contains ['no', 'yes']",
+        ),
     ],
-    ids=["nan-pred", "inf-true", "length", "2d-proba", "label-2", "p-above-1", "p-below-0", "strings"],
+    ids=[
+        "nan-pred",
+        "inf-true",
+        "length",
+        "2d-proba",
+        "label-2",
+        "p-above-1",
+        "p-below-0",
+        "strings",
+    ],
 )
 def test_log_loss_input_errors(y: Array, p: Array, message: str) -> None:
     with pytest.raises(InputError) as info:
@@ -672,12 +699,30 @@ def test_log_loss_input_errors(y: Array, p: Array, message: str) -> None:
     ("name", "y", "p", "params", "message"),
     [
         ("poisson", [1.0, 2.0], [1.0, 0.0], {}, "loss 'poisson' needs y_pred > 0; got minimum 0.0"),
-        ("poisson", [-1.0, 2.0], [1.0, 1.0], {}, "loss 'poisson' needs y_true >= 0; got minimum -1.0"),
+        (
+            "poisson",
+            [-1.0, 2.0],
+            [1.0, 1.0],
+            {},
+            "loss 'poisson' needs y_true >= 0; got minimum -1.0",
+        ),
         ("pinball", [1.0], [1.0], {"quantile": 1.0}, "strictly between 0 and 1; got 1.0"),
         ("pinball", [1.0], [1.0], {"quantile": 0}, "strictly between 0 and 1; got 0"),
         ("pinball", [1.0], [1.0], {"quantile": True}, "strictly between 0 and 1; got True"),
-        ("squared_error", [1.0], ["a"], {}, "loss 'squared_error' needs numeric y_pred; got dtype <U1"),
-        ("hinge", [-1, 1], [0.5, 0.5], {}, "loss 'hinge' needs labels 0 and 1; y_true also contains [-1]"),
+        (
+            "squared_error",
+            [1.0],
+            ["a"],
+            {},
+            "loss 'squared_error' needs numeric y_pred; got dtype <U1",
+        ),
+        (
+            "hinge",
+            [-1, 1],
+            [0.5, 0.5],
+            {},
+            "loss 'hinge' needs labels 0 and 1; y_true also contains [-1]",
+        ),
     ],
 )
 def test_builtin_domain_errors(
@@ -687,3 +732,9 @@ def test_builtin_domain_errors(
         per_row_loss(get_loss(name), np.array(y), np.array(p), params)
     assert message in str(info.value)
     assert info.value.subject == name
+
+
+def test_poisson_subnormal_label_stays_finite() -> None:
+    # y / mu underflows to 0 here; scikit-learn's xlogy then returns -inf, we use log y - log mu.
+    out = per_row_loss(get_loss("poisson"), np.array([5e-324, 0.0]), np.array([2.0, 2.0]))
+    np.testing.assert_allclose(out, [4.0, 4.0], rtol=1e-15)

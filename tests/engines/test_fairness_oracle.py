@@ -135,13 +135,21 @@ def test_oracle_covers_every_engine_metric() -> None:
 
 
 def _metric_frame(
-    metrics: dict[str, MetricFn], y: Any, p: Any, sensitive: pd.Series | pd.DataFrame
+    metrics: dict[str, MetricFn],
+    y: Any,
+    p: Any,
+    sensitive: pd.Series | pd.DataFrame,
+    *,
+    confusion: bool = True,
 ) -> flm.MetricFrame:
+    extra: dict[str, MetricFn] = {"_n": flm.count}
+    if confusion:
+        extra["_confusion"] = _confusion
     # Parameter validation costs more than the metrics on tiny groups; it changes no result.
     with sklearn.config_context(skip_parameter_validation=True), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return flm.MetricFrame(
-            metrics={**metrics, "_confusion": _confusion, "_n": flm.count},
+            metrics={**metrics, **extra},
             y_true=y,
             y_pred=p,
             sensitive_features=sensitive,
@@ -202,8 +210,8 @@ def assert_value_metrics_match(
 ) -> None:
     """Every regression metric equals the oracle; undefined exactly where VALUE_DEFINED says."""
     sensitive = frame[by[0]] if len(by) == 1 else frame[list(by)]
-    oracle = _metric_frame(VALUE_ORACLE, y, p, sensitive)
-    defined = _metric_frame(VALUE_DEFINED, y, p, sensitive)
+    oracle = _metric_frame(VALUE_ORACLE, y, p, sensitive, confusion=False)
+    defined = _metric_frame(VALUE_DEFINED, y, p, sensitive, confusion=False)
     rows = dict(_oracle_rows(oracle))
     defined_rows = dict(_oracle_rows(defined))
     for metric in VALUE_METRICS:
@@ -474,7 +482,11 @@ def assert_semantics_match(
     report = evaluate(policy, data=frame, label=label, prediction=prediction)
     sensitive = frame[by[0]] if len(by) == 1 else frame[list(by)]
     mf = _metric_frame(
-        {metric: _undefined_as_nan(metric)}, frame[label], frame[prediction], sensitive
+        {metric: _undefined_as_nan(metric)},
+        frame[label],
+        frame[prediction],
+        sensitive,
+        confusion=metric in COUNT_METRICS,
     )
     values = mf.by_group[metric].dropna()
     between, ratio, overall = (report.verdict(i) for i in ("between-diff", "between-ratio", "overall-diff"))

@@ -134,25 +134,36 @@ class Check:
     bound: str
     value: float | None
     limit: float
+    op: Literal["<=", ">=", ">"]  # the relation value must have to limit
     passed: bool
     subject: str  # what the value is, in words: "difference between groups"
     metric: str | None = None  # the metric compared, where the rule has one
 
     def describe(self) -> str:
-        op = "<=" if self.bound.startswith("max") else ">="
+        """'subject value op bound limit', with the op negated when violated."""
+        op = self.op if self.passed else _NEGATED[self.op]
         shown = "undefined" if self.value is None else _fmt(self.value)
-        mark = "ok" if self.passed else "violated"
-        return f"{self.bound}: {self.subject} {shown} {op} {_fmt(self.limit)} ({mark})"
+        return f"{self.subject} {shown} {op} {self.bound} {_fmt(self.limit)}"
+
+    def margin(self) -> float:
+        """How far the value is inside its limit (negative when violated)."""
+        if self.value is None:
+            return float("-inf")
+        return self.limit - self.value if self.op == "<=" else self.value - self.limit
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "bound": self.bound,
             "value": self.value,
             "limit": self.limit,
+            "op": self.op,
             "passed": self.passed,
             "subject": self.subject,
             "metric": self.metric,
         }
+
+
+_NEGATED = {"<=": ">", ">=": "<", ">": "<="}
 
 
 def _fmt(value: float) -> str:

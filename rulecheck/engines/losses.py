@@ -8,7 +8,7 @@ Every loss declares what its second argument is, so that rulecheck knows what to
 ``probability`` (positive-class probability, ``predict_proba[:, 1]``), ``decision`` (predicted
 labels, ``predict``), ``margin`` (``decision_function``) or ``value`` (a regression prediction).
 
-Built-in losses, each equal row by row to the scikit-learn function named:
+Built-in losses; the mean over any rows equals the scikit-learn function on those rows:
 
 =================  ===========  ==========================================================
 name               input        scikit-learn reference

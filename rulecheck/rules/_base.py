@@ -32,6 +32,7 @@ __all__ = [
     "Measurement",
     "RuleBase",
     "RuleId",
+    "above",
     "at_least",
     "at_most",
     "fmt",
@@ -139,27 +140,19 @@ def at_most(
     bound: str, value: float, limit: float, subject: str, metric: str | None = None
 ) -> Check:
     """A ``max_*`` bound: passes when ``value <= limit`` (bounds are inclusive)."""
-    return Check(bound, value, limit, value <= limit, subject, metric)
+    return Check(bound, value, limit, "<=", value <= limit, subject, metric)
 
 
 def at_least(
     bound: str, value: float, limit: float, subject: str, metric: str | None = None
 ) -> Check:
     """A ``min_*`` bound: passes when ``value >= limit`` (bounds are inclusive)."""
-    return Check(bound, value, limit, value >= limit, subject, metric)
+    return Check(bound, value, limit, ">=", value >= limit, subject, metric)
 
 
-def _margin(check: Check) -> float:
-    assert check.value is not None
-    return check.limit - check.value if check.bound.startswith("max") else check.value - check.limit
-
-
-def _sentence(check: Check) -> str:
-    if check.bound.startswith("max"):
-        op = "<=" if check.passed else ">"
-    else:
-        op = ">=" if check.passed else "<"
-    return f"{check.subject} {fmt(check.value)} {op} {check.bound} {fmt(check.limit)}"
+def above(bound: str, value: float, limit: float, subject: str) -> Check:
+    """A strict lower bound: passes when ``value > limit`` (e.g. a rank outside the top k)."""
+    return Check(bound, value, limit, ">", value > limit, subject)
 
 
 def judge(rule: RuleBase, measurement: Measurement) -> Verdict:
@@ -167,19 +160,25 @@ def judge(rule: RuleBase, measurement: Measurement) -> Verdict:
 
     The rule fails if any bound fails; ``value``/``threshold`` are those of the deciding bound
     (the first failed one, else the one closest to its limit) and the message names every bound.
+    Bounds are inclusive: a value equal to its limit passes.
     """
     checks: Sequence[Check] = measurement.checks
     if not checks:
         raise ValueError(f"rule {rule.id!r} measured no bound")  # a bug in the rule, not user input
     failed = [c for c in checks if not c.passed]
-    deciding = failed[0] if failed else min(checks, key=_margin)
+    if failed:
+        # The first violated bound decides; where one bound is checked on several quantities
+        # (equalized_odds: TPR and FPR differences), the worst of them.
+        deciding = min((c for c in failed if c.bound == failed[0].bound), key=Check.margin)
+    else:
+        deciding = min(checks, key=Check.margin)
     status = Status.PASS if not failed else Status.FAIL if rule.severity == "error" else Status.WARN
     others = [c for c in checks if c is not deciding]
-    message = _sentence(deciding)
+    message = deciding.describe()
     if measurement.context:
         message += f" ({measurement.context})"
     if others:
-        message += "; also " + "; ".join(_sentence(c) for c in others)
+        message += "; also " + "; ".join(c.describe() for c in others)
     message += "."
     for note in measurement.notes:
         message += f" {note}"

@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--score", help="column of precomputed scores (probability of the positive label)"
     )
+    check.add_argument("--baseline", help="baseline model file to compare with (change bounds)")
+    check.add_argument("--baseline-prediction", help="column of the baseline's decisions")
+    check.add_argument("--baseline-score", help="column of the baseline's scores")
     check.add_argument("--positive-label", help="label value that counts as positive")
     check.add_argument("--threshold", type=float, help="scores >= threshold are positive decisions")
     check.add_argument(
@@ -130,6 +133,9 @@ def _check(args: argparse.Namespace) -> int:
         score=args.score,
         positive_label=positive,
         threshold=args.threshold,
+        baseline=args.baseline,
+        baseline_prediction=args.baseline_prediction,
+        baseline_score=args.baseline_score,
         trust_model=args.trust_model,
     )
     _print_errors(report, sys.stderr)
@@ -169,13 +175,13 @@ def _refuse_input_overwrite(
     output: Path, policy_path: Path, policy: object, args: argparse.Namespace
 ) -> None:
     inputs = [policy_path]
-    for value in (args.data, args.model):
+    for value in (args.data, args.model, args.baseline):
         if value:
             inputs.append(Path(value))
     target = getattr(policy, "target", None)
     base = policy_path.parent
     if target is not None:
-        for value in (target.data, target.model):
+        for value in (target.data, target.model, target.baseline):
             if value:
                 inputs.append(base / value)
     resolved = output.resolve()

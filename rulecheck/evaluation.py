@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy.typing as npt
 import pandas as pd
@@ -22,7 +23,7 @@ from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.model import ModelAdapter, adapt, load_model
 from rulecheck.errors import InputError
-from rulecheck.policy import Policy, load_policy
+from rulecheck.policy import Policy, Target, load_policy
 from rulecheck.rules._base import error_verdict, judge, skipped_verdict
 from rulecheck.verdict import Report, Scalar, Verdict
 
@@ -54,6 +55,11 @@ def evaluate(
     features: list[str] | None = None,
     positive_label: Scalar | None = None,
     threshold: float | None = None,
+    baseline: Any = None,
+    baseline_predictions: npt.ArrayLike | None = None,
+    baseline_scores: npt.ArrayLike | None = None,
+    baseline_prediction: str | None = None,
+    baseline_score: str | None = None,
     trust_model: bool = False,
 ) -> Report:
     """Evaluate every rule of ``policy`` and return the :class:`Report`.
@@ -66,6 +72,9 @@ def evaluate(
     predictions, scores : arrays of decisions / positive-class scores, one per row (instead of
         a model or prediction column).
     label, prediction, score, features, positive_label, threshold : override ``target``.
+    baseline, baseline_predictions, baseline_scores, baseline_prediction, baseline_score : the
+        baseline to compare with (a model object or file, arrays, or columns); default:
+        ``target.baseline`` / ``target.baseline_prediction`` / ``target.baseline_score``.
     trust_model : allow pickle/joblib files and untrusted skops types.
 
     Examples
@@ -83,53 +92,126 @@ def evaluate(
     """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
-    target = policy.target
+    target = policy.target or Target()
     base = policy.base_dir
     spec = TargetSpec(
-        label=label if label is not None else (target.label if target else None),
-        prediction=prediction
-        if prediction is not None
-        else (target.prediction if target else None),
-        score=score if score is not None else (target.score if target else None),
-        features=tuple(features)
-        if features is not None
-        else (tuple(target.features) if target and target.features else None),
-        positive_label=positive_label
-        if positive_label is not None
-        else (target.positive_label if target else None),
-        labels=tuple(target.labels) if target and target.labels else None,
-        threshold=threshold if threshold is not None else (target.threshold if target else None),
-        task=target.task if target else None,
+        label=_pick(label, target.label),
+        prediction=_pick(prediction, target.prediction),
+        score=_pick(score, target.score),
+        features=tuple(features) if features is not None else _tuple(target.features),
+        positive_label=positive_label if positive_label is not None else target.positive_label,
+        labels=_tuple(target.labels),
+        threshold=_pick(threshold, target.threshold),
+        task=target.task,
+    )
+    # Explicit predictions or scores replace the policy's model.
+    explicit = any(v is not None for v in (prediction, predictions, score, scores))
+    baseline_explicit = any(
+        v is not None
+        for v in (baseline_prediction, baseline_predictions, baseline_score, baseline_scores)
     )
     data_info: dict[str, Scalar] = {}
     model_info: dict[str, Scalar] = {}
+    baseline_info: dict[str, Scalar] = {}
     try:
-        frame = _resolve_data(data, target.data if target else None, base, data_info)
+        frame = _resolve_data(data, target.data, base, data_info)
         adapter = _resolve_model(
-            model,
-            target.model if target and prediction is None else None,
+            model, None if explicit else target.model, base, trust_model, model_info
+        )
+        baseline_adapter = _resolve_model(
+            baseline,
+            None if baseline_explicit else target.baseline,
             base,
             trust_model,
-            model_info,
+            baseline_info,
         )
     except InputError as exc:
         return _report(
             policy, tuple(_all_errors(policy, str(exc))), data_info, model_info, (str(exc),)
         )
     context = DataContext(frame, spec, model=adapter, predictions=predictions, scores=scores)
-    verdicts = tuple(_verdict(rule, context) for rule in policy.rules)
+    baseline_spec = replace(
+        spec,
+        prediction=_pick(baseline_prediction, target.baseline_prediction),
+        score=_pick(baseline_score, target.baseline_score),
+    )
+    has_baseline = (
+        baseline_adapter is not None
+        or baseline_predictions is not None
+        or baseline_scores is not None
+        or baseline_spec.prediction is not None
+        or baseline_spec.score is not None
+    )
+    baseline_context = (
+        DataContext(
+            frame,
+            baseline_spec,
+            model=baseline_adapter,
+            predictions=baseline_predictions,
+            scores=baseline_scores,
+        )
+        if has_baseline
+        else None
+    )
+    verdicts = tuple(_verdict(rule, context, baseline_context) for rule in policy.rules)
     if adapter is not None:
         model_info["calls"] = context.model_calls
+    if baseline_context is not None:
+        if baseline_adapter is not None:
+            baseline_info["calls"] = baseline_context.model_calls
+        model_info.update({f"baseline_{k}": v for k, v in baseline_info.items()})
+        for key, value in (
+            ("baseline_prediction", baseline_spec.prediction),
+            ("baseline_score", baseline_spec.score),
+        ):
+            if value is not None:
+                model_info[key] = value
     return _report(policy, verdicts, data_info, model_info, ())
 
 
-def _verdict(rule: Any, context: DataContext) -> Verdict:
+T = TypeVar("T")
+
+
+def _pick(explicit: T | None, default: T | None) -> T | None:
+    return explicit if explicit is not None else default
+
+
+def _tuple(values: list[T] | None) -> tuple[T, ...] | None:
+    return tuple(values) if values else None
+
+
+NEEDS_BASELINE = (
+    "needs a baseline for {bounds}: give target.baseline (a model file), "
+    "target.baseline_prediction or target.baseline_score (CLI: --baseline, "
+    "--baseline-prediction, --baseline-score)"
+)
+
+
+def _verdict(rule: Any, context: DataContext, baseline: DataContext | None) -> Verdict:
     if rule.skip is not None:
         return skipped_verdict(rule)
     try:
-        return judge(rule, rule.measure(context))
+        measurement = rule.measure(context)
     except InputError as exc:
         return error_verdict(rule, str(exc))
+    if baseline is None:
+        if rule.has_change_bounds():
+            bounds = ", ".join(
+                b
+                for b in ("max_increase", "max_decrease", "max_relative_increase")
+                if getattr(rule, b) is not None
+            )
+            return error_verdict(rule, NEEDS_BASELINE.format(bounds=bounds))
+        return judge(rule, measurement)
+    try:
+        baseline_measurement = rule.measure(baseline)
+        return judge(rule, measurement, baseline_measurement)
+    except InputError as exc:
+        if rule.has_change_bounds():
+            return error_verdict(rule, f"baseline: {exc}")
+        # Nothing to compare: judge the candidate alone and say why the baseline is missing.
+        verdict = judge(rule, measurement)
+        return replace(verdict, notes=(*verdict.notes, f"Baseline not shown: {exc}"))
 
 
 def _all_errors(policy: Policy, message: str) -> list[Verdict]:

@@ -54,6 +54,12 @@ class Target(BaseModel):
     """Model file: .skops, LightGBM .txt/.lgb, XGBoost .json/.ubj; .pkl/.joblib need --trust-model."""
     features: list[str] | None = Field(default=None, min_length=1)
     """Model input columns (default: every column except label, prediction and score)."""
+    baseline: str | None = None
+    """Baseline model file to compare with (rules with max_increase / max_decrease ...)."""
+    baseline_prediction: str | None = None
+    """Column of the baseline's decisions (predictions-only comparison)."""
+    baseline_score: str | None = None
+    """Column of the baseline's scores."""
     positive_label: Label | None = None
     """The label value that counts as positive (default 1). Other values are negative."""
     labels: list[Label] | None = Field(default=None, min_length=2)

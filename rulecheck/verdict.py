@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
+    "BaselineChange",
     "Check",
     "ExitCode",
     "FeatureValue",
@@ -171,6 +172,26 @@ def _fmt(value: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class BaselineChange:
+    """A rule's value for the baseline and the candidate model, and the change between them."""
+
+    subject: str
+    baseline: float
+    candidate: float
+    change: float  # candidate - baseline
+    relative_change: float | None  # change / |baseline|; None when the baseline value is 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "change": self.change,
+            "relative_change": self.relative_change,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The verdict of one rule.
 
@@ -192,6 +213,7 @@ class Verdict:
     features: tuple[FeatureValue, ...] = ()
     notes: tuple[str, ...] = ()
     info: tuple[tuple[str, Scalar], ...] = ()
+    baseline: BaselineChange | None = None
 
     @property
     def failed(self) -> bool:
@@ -216,6 +238,7 @@ class Verdict:
             "features": [f.to_dict() for f in self.features],
             "notes": list(self.notes),
             "info": dict(self.info),
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
         }
 
 

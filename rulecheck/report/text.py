@@ -41,7 +41,12 @@ def _worst_groups(verdict: Verdict) -> str:
         return ""
     ordered = sorted(compared, key=lambda g: g.value if g.value is not None else 0.0)
     shown: list[GroupValue] = [ordered[-1]] if len(ordered) == 1 else [ordered[-1], ordered[0]]
-    parts = [f"{group.label()} {_num(group.value)} (n={group.n})" for group in shown]
+    parts = [
+        f"{group.label()} {_num(group.value)}"
+        + (f" (baseline {_num(group.baseline_value)})" if group.baseline_value is not None else "")
+        + f" (n={group.n})"
+        for group in shown
+    ]
     if verdict.features:
         parts = [f"{f.feature} {_num(f.value)}" for f in verdict.features[:3]]
     return "; ".join(parts)

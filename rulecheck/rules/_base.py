@@ -7,14 +7,15 @@ the protocol does the computing. This keeps ``rulecheck validate`` free of numpy
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from rulecheck._measures import GroupTable
+from rulecheck.errors import InputError
 from rulecheck.verdict import (
+    BaselineChange,
     Check,
     FeatureValue,
     GroupValue,
@@ -105,6 +106,12 @@ class RuleBase(BaseModel):
     """``error`` fails the gate when the rule fails; ``warning`` reports WARN and does not."""
     skip: str | None = Field(default=None, min_length=1)
     """Reason for skipping this rule; the verdict is SKIPPED and the reason is reported."""
+    max_increase: float | None = Field(default=None, ge=0)
+    """Baseline comparison: the rule's value may exceed the baseline model's by at most this."""
+    max_decrease: float | None = Field(default=None, ge=0)
+    """Baseline comparison: the rule's value may fall below the baseline's by at most this."""
+    max_relative_increase: float | None = Field(default=None, ge=0)
+    """Baseline comparison: (candidate - baseline) / |baseline| may be at most this."""
 
     _source: SourceRef | None = PrivateAttr(default=None)
 
@@ -113,17 +120,27 @@ class RuleBase(BaseModel):
         """Where the rule is defined in its policy file (None for rules built in Python)."""
         return self._source
 
+    def has_change_bounds(self) -> bool:
+        """True when the rule compares the candidate with a baseline model."""
+        return (
+            self.max_increase is not None
+            or self.max_decrease is not None
+            or self.max_relative_increase is not None
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
     """What a rule measured: its bound checks plus the evidence shown in the verdict.
 
-    ``primary`` is the rule's headline value (the quantity of its first bound), ``context`` a short
-    phrase naming the extremes, e.g. "highest race=African-American 0.4485, lowest ...".
+    ``primary`` is the rule's headline value (the quantity of its first bound, which baseline
+    comparisons apply to) and ``subject`` says what it is; ``context`` is a short phrase naming
+    the extremes, e.g. "highest race=African-American 0.4485, lowest ...".
     """
 
     checks: tuple[Check, ...]
     primary: float | None
+    subject: str = ""
     context: str = ""
     groups: tuple[GroupValue, ...] = ()
     features: tuple[FeatureValue, ...] = ()
@@ -155,14 +172,22 @@ def above(bound: str, value: float, limit: float, subject: str) -> Check:
     return Check(bound, value, limit, ">", value > limit, subject)
 
 
-def judge(rule: RuleBase, measurement: Measurement) -> Verdict:
+def judge(rule: RuleBase, measurement: Measurement, baseline: Measurement | None = None) -> Verdict:
     """Turn a measurement into a verdict. The only place where bounds decide a status.
 
     The rule fails if any bound fails; ``value``/``threshold`` are those of the deciding bound
     (the first failed one, else the one closest to its limit) and the message names every bound.
-    Bounds are inclusive: a value equal to its limit passes.
+    Bounds are inclusive: a value equal to its limit passes. With a ``baseline`` measurement the
+    change bounds (max_increase, max_decrease, max_relative_increase) apply to the change of the
+    rule's primary value, and every group shows both models' values.
     """
-    checks: Sequence[Check] = measurement.checks
+    checks = list(measurement.checks)
+    change: BaselineChange | None = None
+    groups = measurement.groups
+    if baseline is not None:
+        change = _change(measurement, baseline)
+        checks.extend(_change_checks(rule, change))
+        groups = _side_by_side(measurement.groups, baseline.groups)
     if not checks:
         raise ValueError(f"rule {rule.id!r} measured no bound")  # a bug in the rule, not user input
     failed = [c for c in checks if not c.passed]
@@ -177,6 +202,8 @@ def judge(rule: RuleBase, measurement: Measurement) -> Verdict:
     message = deciding.describe()
     if measurement.context:
         message += f" ({measurement.context})"
+    if change is not None:
+        message += f" (baseline {fmt(change.baseline)}, candidate {fmt(change.candidate)})"
     if others:
         message += "; also " + "; ".join(c.describe() for c in others)
     message += "."
@@ -193,11 +220,65 @@ def judge(rule: RuleBase, measurement: Measurement) -> Verdict:
         threshold=deciding.limit,
         bound=deciding.bound,
         checks=tuple(checks),
-        groups=measurement.groups,
+        groups=groups,
         features=measurement.features,
         notes=measurement.notes,
         info=measurement.info,
+        baseline=change,
     )
+
+
+def _change(candidate: Measurement, baseline: Measurement) -> BaselineChange:
+    if candidate.primary is None or baseline.primary is None:
+        which = "candidate" if candidate.primary is None else "baseline"
+        raise InputError(f"the rule's value is undefined for the {which} model; cannot compare")
+    delta = candidate.primary - baseline.primary
+    relative = None if baseline.primary == 0 else delta / abs(baseline.primary)
+    return BaselineChange(candidate.subject, baseline.primary, candidate.primary, delta, relative)
+
+
+def _change_checks(rule: RuleBase, change: BaselineChange) -> list[Check]:
+    subject = change.subject or "value"
+    checks: list[Check] = []
+    if rule.max_increase is not None:
+        checks.append(
+            at_most(
+                "max_increase",
+                change.change,
+                rule.max_increase,
+                f"increase of {subject} over baseline",
+            )
+        )
+    if rule.max_decrease is not None:
+        checks.append(
+            at_most(
+                "max_decrease",
+                -change.change,
+                rule.max_decrease,
+                f"decrease of {subject} from baseline",
+            )
+        )
+    if rule.max_relative_increase is not None:
+        if change.relative_change is None:
+            raise InputError(
+                f"max_relative_increase is undefined: the baseline's {subject} is 0; use max_increase"
+            )
+        checks.append(
+            at_most(
+                "max_relative_increase",
+                change.relative_change,
+                rule.max_relative_increase,
+                f"relative increase of {subject} over baseline",
+            )
+        )
+    return checks
+
+
+def _side_by_side(
+    candidate: tuple[GroupValue, ...], baseline: tuple[GroupValue, ...]
+) -> tuple[GroupValue, ...]:
+    base = {(g.metric, g.group): g.value for g in baseline}
+    return tuple(replace(g, baseline_value=base.get((g.metric, g.group))) for g in candidate)
 
 
 def _kind(rule: RuleBase) -> str:

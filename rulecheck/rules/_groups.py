@@ -17,6 +17,7 @@ no part in comparisons; the verdict says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -156,7 +157,14 @@ def resolve_key(table: GroupTable, selector: GroupSelector, what: str) -> int:
 
 
 def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> Measurement:
-    """Apply ``bounds`` to the groups of ``table`` as configured by ``options``."""
+    """Apply ``bounds`` to the groups of ``table`` as configured by ``options``.
+
+    Without any bound (a rule with baseline change bounds only), the difference is measured as
+    the rule's value, with no check of its own.
+    """
+    measure_only = not bounds.any()
+    if measure_only:
+        bounds = Bounds(max_difference=math.inf)
     indices = list(range(len(table.keys)))
     if options.groups is not None:
         indices = [resolve_key(table, selector, "group") for selector in options.groups]
@@ -243,9 +251,11 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
         checks, context = _between(metric, eligible, label_of, bounds)
 
     checks.extend(_absolute(metric, eligible, label_of, bounds))
+    first = checks[0]
     return Measurement(
-        checks=tuple(checks),
-        primary=checks[0].value if checks else None,
+        checks=() if measure_only else tuple(checks),
+        primary=first.value,
+        subject=first.subject,
         context=context,
         groups=tuple(groups),
         notes=tuple(notes),
@@ -411,10 +421,11 @@ def measure_metrics(
     if len(parts) == 1:
         return parts[0]
     checks = tuple(c for part in parts for c in part.checks)
-    values = [c.value for c in checks if c.value is not None]
+    worst = max(parts, key=lambda part: -math.inf if part.primary is None else part.primary)
     return Measurement(
         checks=checks,
-        primary=max(values) if values else None,
+        primary=worst.primary,
+        subject="worst of " + " and ".join(part.subject for part in parts),
         context="; ".join(
             f"{m}: {part.context}" for m, part in zip(metrics, parts, strict=True) if part.context
         ),

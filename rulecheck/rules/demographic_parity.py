@@ -53,7 +53,7 @@ class DemographicParity(GroupOptions, RuleBase):
     """Smallest allowed selection-rate ratio."""
 
     def bounds(self) -> Bounds:
-        if self.max_difference is None and self.min_ratio is None:
+        if self.max_difference is None and self.min_ratio is None and not self.has_change_bounds():
             return Bounds(max_difference=DEFAULT_MAX_DIFFERENCE)
         return Bounds(max_difference=self.max_difference, min_ratio=self.min_ratio)
 

@@ -55,7 +55,7 @@ class EqualizedOdds(GroupOptions, RuleBase):
     """Smallest allowed ratio of TPR and of FPR."""
 
     def bounds(self) -> Bounds:
-        if self.max_difference is None and self.min_ratio is None:
+        if self.max_difference is None and self.min_ratio is None and not self.has_change_bounds():
             return Bounds(max_difference=DEFAULT_MAX_DIFFERENCE)
         return Bounds(max_difference=self.max_difference, min_ratio=self.min_ratio)
 

@@ -79,6 +79,7 @@ MetricName = Literal[
 ]
 
 BOUND_NAMES = ("max_difference", "min_ratio", "max_ratio", "min", "max")
+CHANGE_BOUNDS = ("max_increase", "max_decrease", "max_relative_increase")
 
 
 def check_rate_bound(value: float | None, info: ValidationInfo) -> float | None:
@@ -116,9 +117,10 @@ class GroupMetric(GroupOptions, RuleBase):
 
     @model_validator(mode="after")
     def _needs_a_bound(self) -> GroupMetric:
-        if not self.bounds().any():
+        if not self.bounds().any() and not self.has_change_bounds():
             raise PydanticCustomError(
-                "missing_bound", "give at least one bound: " + ", ".join(BOUND_NAMES)
+                "missing_bound",
+                "give at least one bound: " + ", ".join((*BOUND_NAMES, *CHANGE_BOUNDS)),
             )
         return self
 

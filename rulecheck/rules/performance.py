@@ -84,8 +84,11 @@ class Performance(RuleBase):
 
     @model_validator(mode="after")
     def _needs_a_bound(self) -> Performance:
-        if self.min is None and self.max is None:
-            raise PydanticCustomError("missing_bound", "give at least one bound: min, max")
+        if self.min is None and self.max is None and not self.has_change_bounds():
+            raise PydanticCustomError(
+                "missing_bound",
+                "give at least one bound: min, max, max_increase, max_decrease, max_relative_increase",
+            )
         return self
 
     def measure(self, ctx: EvalContext) -> Measurement:
@@ -97,4 +100,9 @@ class Performance(RuleBase):
             checks.append(at_least("min", value, self.min, self.metric))
         if self.max is not None:
             checks.append(at_most("max", value, self.max, self.metric))
-        return Measurement(checks=tuple(checks), primary=value, context=f"overall {fmt(value)}")
+        return Measurement(
+            checks=tuple(checks),
+            primary=value,
+            subject=self.metric,
+            context=f"overall {fmt(value)}",
+        )

@@ -15,10 +15,12 @@ The set of per-column transformers is an explicit allowlist, not a guess from fe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_selection import SelectorMixin
 from sklearn.impute import MissingIndicator, SimpleImputer
@@ -39,9 +41,12 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-__all__ = ["MixedColumnsError", "column_owners"]
+__all__ = ["MixedColumnsError", "column_owners", "dense", "is_sparse", "preprocess"]
+
+from rulecheck.errors import InputError
 
 IntArray = npt.NDArray[np.intp]
+FloatArray = npt.NDArray[np.float64]
 
 # Output column i depends on input column i only.
 _ELEMENTWISE = (
@@ -58,6 +63,16 @@ _ELEMENTWISE = (
 _BLOCKWISE = (SplineTransformer, TargetEncoder)
 
 _MISSING_INDICATOR_PREFIX = "missingindicator_"
+
+_MIXED_COLUMNS = (
+    "cannot attribute to raw columns through pipeline step {step!r} ({kind}): its output columns "
+    "may combine several input columns; use explainer='permutation', which explains the whole "
+    "pipeline on its raw input columns"
+)
+_NOT_NUMERIC = (
+    "columns {columns} are not numeric and reach {model} without preprocessing; encode them "
+    "(e.g. a Pipeline with a ColumnTransformer and OneHotEncoder) or use explainer='permutation'"
+)
 
 
 class MixedColumnsError(Exception):
@@ -222,7 +237,8 @@ def _resolve_columns(columns: Any, names_in: Any, n_in: int) -> IntArray:
             start = index[columns.start] if columns.start is not None else 0
             stop = index[columns.stop] + 1 if columns.stop is not None else n_in
             return positions[start:stop]
-        return positions[columns]
+        selected: IntArray = positions[columns]
+        return selected
     if isinstance(columns, (str, int, np.integer)):
         columns = [columns]
     cols = list(columns)
@@ -234,3 +250,55 @@ def _resolve_columns(columns: Any, names_in: Any, n_in: int) -> IntArray:
         index = {str(n): i for i, n in enumerate(names_in)}
         return np.asarray([index[c] for c in cols], dtype=np.intp)
     return positions[np.asarray(cols, dtype=np.intp)]
+
+
+def preprocess(
+    steps: Sequence[tuple[str, Any]], data: pd.DataFrame, final: Any
+) -> tuple[Any, IntArray]:
+    """Run the preprocessing steps; return the matrix and the raw owner of each of its columns."""
+    matrix: Any = data
+    owners = np.arange(data.shape[1], dtype=np.intp)
+    for name, step in steps:
+        out = step.transform(matrix)
+        try:
+            owners = owners[column_owners(step, matrix.shape[1], out.shape[1])]
+        except MixedColumnsError as error:
+            kind = type(error.transformer).__name__
+            raise InputError(_MIXED_COLUMNS.format(step=name, kind=kind), subject="model") from None
+        matrix = out
+    if isinstance(matrix, pd.DataFrame):
+        native_categories = type(final).__module__.split(".", 1)[0] in {"lightgbm", "xgboost"}
+        bad = [
+            str(c)
+            for c, dtype in matrix.dtypes.items()
+            if not (
+                pd.api.types.is_numeric_dtype(dtype)
+                or (native_categories and isinstance(dtype, pd.CategoricalDtype))
+            )
+        ]
+        if bad:
+            raise InputError(
+                _NOT_NUMERIC.format(columns=bad, model=type(final).__name__), subject="X"
+            )
+        if not native_categories:
+            matrix = matrix.to_numpy(dtype=np.float64)
+    elif not is_sparse(matrix) and not np.issubdtype(np.asarray(matrix).dtype, np.number):
+        raise InputError(
+            _NOT_NUMERIC.format(columns="after preprocessing", model=type(final).__name__),
+            subject="X",
+        )
+    return (dense(matrix) if is_sparse(matrix) else matrix), owners
+
+
+def is_sparse(matrix: Any) -> bool:
+    from scipy import sparse
+
+    return bool(sparse.issparse(matrix))
+
+
+def dense(matrix: Any) -> FloatArray:
+    if is_sparse(matrix):
+        matrix = matrix.toarray()
+    if isinstance(matrix, pd.DataFrame):
+        return matrix.to_numpy(dtype=np.float64)
+    return np.asarray(matrix, dtype=np.float64)

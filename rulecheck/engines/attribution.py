@@ -54,46 +54,38 @@ columns. Columns of ``X`` that the model does not read get contribution 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from rulecheck.engines._pipeline import MixedColumnsError, column_owners
+from rulecheck.engines._models import (
+    PERMUTATION_EVALS,
+    ExplainerName,
+    Output,
+    OutputName,
+    Target,
+    fast_path,
+    model_columns,
+    resolve,
+    split_pipeline,
+    target_of,
+    top_module,
+)
+from rulecheck.engines._pipeline import dense, is_sparse, preprocess
 from rulecheck.errors import InputError
 
 __all__ = ["Attribution", "ExplainerName", "OutputName", "explain"]
 
-ExplainerName = Literal["auto", "tree", "linear", "permutation", "exact"]
-OutputName = Literal["auto", "log_odds", "probability", "raw"]
-_Output = Literal["log_odds", "probability", "raw"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-# Model-agnostic "auto": exact Shapley values while they cost no more model calls than this.
-_PERMUTATION_EVALS = 500
 _LOGIT_EPS = 1e-12
 
 _BAD_PARAM = "The {name!r} parameter of explain must be {expected}. Got {got!r} instead."
-_NO_FAST_PATH = (
-    "explainer={explainer!r} does not support {model}; use explainer='auto' or 'permutation'"
-)
-_OUTPUT_UNAVAILABLE = (
-    "explainer={explainer!r} cannot compute output={output!r} exactly for {model} "
-    "(it can: {available}); use explainer='permutation' for that output"
-)
-_MIXED_COLUMNS = (
-    "cannot attribute to raw columns through pipeline step {step!r} ({kind}): its output columns "
-    "may combine several input columns; use explainer='permutation', which explains the whole "
-    "pipeline on its raw input columns"
-)
-_NOT_NUMERIC = (
-    "columns {columns} are not numeric and reach {model} without preprocessing; encode them "
-    "(e.g. a Pipeline with a ColumnTransformer and OneHotEncoder) or use explainer='permutation'"
-)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -135,7 +127,8 @@ class Attribution:
 
     def mean_abs(self) -> FloatArray:
         """Mean absolute contribution of each feature over the explained rows."""
-        return np.abs(self.values).mean(axis=0)
+        mean_abs: FloatArray = np.abs(self.values).mean(axis=0)
+        return mean_abs
 
     def shares(self) -> FloatArray:
         """``mean_abs()`` normalized to sum to 1; all zeros when every contribution is 0."""
@@ -203,12 +196,12 @@ def explain(
     """
     _check_options(explainer, output, max_rows, seed, background_size)
     frame = _check_frame(X)
-    columns = _model_columns(model, frame)
+    columns = model_columns(model, frame)
     data = frame if columns == list(frame.columns) else frame[columns]
-    target = _target(model, positive_class)
-    steps, final = _split_pipeline(model)
-    fast = _fast_path(final, target)
-    method, resolved = _resolve(explainer, output, fast, model, target, len(columns))
+    target = target_of(model, positive_class)
+    steps, final = split_pipeline(model)
+    fast = fast_path(final, target)
+    method, resolved = resolve(explainer, output, fast, model, target, len(columns))
 
     row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
     rows = _sample(len(data), max_rows, np.random.default_rng(row_seq))
@@ -218,16 +211,16 @@ def explain(
     if method == "tree":
         interventional = resolved == "probability" and fast is not None and fast.margin
         needed = data if rows is None else data.iloc[rows]
-        matrix, owners = _preprocess(steps, needed, final)
+        matrix, owners = preprocess(steps, needed, final)
         bg_matrix = None
         if interventional:
             bg_data = data if background is None else data.iloc[background]
-            bg_matrix = _preprocess(steps, bg_data, final)[0]
+            bg_matrix = preprocess(steps, bg_data, final)[0]
         values, expected = _tree_values(final, matrix, target, resolved, bg_matrix)
         background_rows = None if bg_matrix is None else _height(bg_matrix)
     elif method == "linear":
-        matrix, owners = _preprocess(steps, data, final)
-        values, expected = _linear_values(final, _dense(matrix), rows, target)
+        matrix, owners = preprocess(steps, data, final)
+        values, expected = _linear_values(final, dense(matrix), rows, target)
         background_rows = len(data)
     else:
         owners = np.arange(len(columns), dtype=np.intp)
@@ -291,27 +284,6 @@ def _check_frame(X: object) -> pd.DataFrame:
     return X
 
 
-def _model_columns(model: Any, frame: pd.DataFrame) -> list[Any]:
-    """The columns of ``frame`` the model reads, in the model's order."""
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        missing = [str(n) for n in names if n not in frame.columns]
-        if missing:
-            raise InputError(
-                f"the model was fitted on columns missing from the data: {missing}",
-                subject="X",
-            )
-        return list(names)
-    expected = getattr(model, "n_features_in_", None)
-    if expected is not None and int(expected) != frame.shape[1]:
-        raise InputError(
-            f"the model was fitted without column names on {int(expected)} columns, so the data "
-            f"must have exactly those columns in that order; it has {frame.shape[1]}",
-            subject="X",
-        )
-    return list(frame.columns)
-
-
 def _sample(n: int, size: int | None, rng: np.random.Generator) -> IntArray | None:
     """Sorted seeded sample of ``size`` row positions, or None for all rows."""
     if size is None or size >= n:
@@ -319,276 +291,7 @@ def _sample(n: int, size: int | None, rng: np.random.Generator) -> IntArray | No
     return np.sort(rng.choice(n, size=size, replace=False)).astype(np.intp)
 
 
-# --- the explained output -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """Which output is explained: ``classes`` is None for regressors."""
-
-    classes: tuple[object, ...] | None
-    index: int
-
-    @property
-    def binary(self) -> bool:
-        return self.classes is not None and len(self.classes) == 2
-
-
-def _is_classifier(model: Any) -> bool:
-    from sklearn.base import is_classifier
-
-    try:
-        if is_classifier(model):
-            return True
-    except (AttributeError, TypeError):  # objects that are not scikit-learn estimators
-        pass
-    return hasattr(model, "classes_") and hasattr(model, "predict_proba")
-
-
-def _target(model: Any, positive_class: object | None) -> _Target:
-    if not _is_classifier(model):
-        if positive_class is not None:
-            raise InputError(
-                "positive_class is set but the model is not a classifier", subject="positive_class"
-            )
-        return _Target(classes=None, index=0)
-    classes = tuple(np.asarray(model.classes_).tolist())
-    if positive_class is None:
-        if len(classes) != 2:
-            raise InputError(
-                f"positive_class is required for a model with {len(classes)} classes: "
-                f"{list(classes)}",
-                subject="positive_class",
-            )
-        return _Target(classes=classes, index=1)
-    matches = [i for i, c in enumerate(classes) if c == positive_class]
-    if not matches:  # e.g. the class 1 written as "1" in a policy file
-        matches = [i for i, c in enumerate(classes) if str(c) == str(positive_class)]
-    if len(matches) != 1:
-        raise InputError(
-            f"positive_class {positive_class!r} is not one of the model's classes {list(classes)}",
-            subject="positive_class",
-        )
-    return _Target(classes=classes, index=matches[0])
-
-
-# --- choosing the explainer ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _FastPath:
-    """An exact model-specific explainer and the outputs it computes exactly."""
-
-    family: Literal["tree", "linear"]
-    natural: _Output
-    outputs: frozenset[str]
-    margin: bool  # explains a margin (log-odds or class score) rather than a probability
-
-
-def _split_pipeline(model: Any) -> tuple[list[tuple[str, Any]], Any]:
-    """Preprocessing steps (name, transformer) and the final estimator; nested pipelines flatten."""
-    from sklearn.pipeline import Pipeline
-
-    steps: list[tuple[str, Any]] = []
-    final = model
-    while isinstance(final, Pipeline):
-        steps.extend(
-            (name, step)
-            for name, step in final.steps[:-1]
-            if step is not None and not (isinstance(step, str) and step == "passthrough")
-        )
-        final = final.steps[-1][1]
-    return steps, final
-
-
-def _top_module(obj: object) -> str:
-    return type(obj).__module__.split(".", 1)[0]
-
-
-def _fast_path(est: Any, target: _Target) -> _FastPath | None:
-    family = _tree_kind(est) or _linear_kind(est)
-    if family is None:
-        return None
-    kind, logistic = family
-    if target.classes is None:
-        return _FastPath(kind, "raw", frozenset({"raw"}), margin=False)
-    if kind == "tree" and not logistic and _is_probability_tree(est):
-        return _FastPath(kind, "probability", frozenset({"probability"}), margin=False)
-    if logistic and target.binary:
-        outputs = {"log_odds", "raw"} | ({"probability"} if kind == "tree" else set())
-        return _FastPath(kind, "log_odds", frozenset(outputs), margin=True)
-    return _FastPath(kind, "raw", frozenset({"raw"}), margin=True)
-
-
-def _is_probability_tree(est: Any) -> bool:
-    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-    from sklearn.tree import BaseDecisionTree
-
-    return isinstance(est, RandomForestClassifier | ExtraTreesClassifier | BaseDecisionTree)
-
-
-def _tree_kind(est: Any) -> tuple[Literal["tree"], bool] | None:
-    """("tree", margin is log-odds) for supported tree models, else None."""
-    from sklearn import ensemble, tree
-
-    if isinstance(est, tree.BaseDecisionTree | ensemble.RandomForestClassifier):
-        return "tree", False
-    if isinstance(est, ensemble.RandomForestRegressor | ensemble.ExtraTreesRegressor):
-        return "tree", False
-    if isinstance(est, ensemble.ExtraTreesClassifier):
-        return "tree", False
-    if isinstance(est, ensemble.GradientBoostingClassifier):
-        if len(est.classes_) > 2:  # shap's TreeExplainer supports binary GradientBoosting only
-            return None
-        return "tree", est.loss != "exponential"
-    if isinstance(est, ensemble.GradientBoostingRegressor):
-        return "tree", False
-    if isinstance(
-        est, ensemble.HistGradientBoostingClassifier | ensemble.HistGradientBoostingRegressor
-    ):
-        if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
-            return None  # categorical splits are bitsets, which shap's tree parser ignores
-        return "tree", True
-    if _top_module(est) == "lightgbm":
-        import lightgbm
-
-        if isinstance(est, lightgbm.LGBMModel):
-            objective = str(est.objective_) if hasattr(est, "objective_") else ""
-            return "tree", objective in {"binary", "multiclass", "softmax"}
-    if _top_module(est) == "xgboost":
-        import xgboost
-
-        if isinstance(est, xgboost.XGBModel):
-            objective = str(est.get_xgb_params().get("objective", ""))
-            return "tree", objective in {"binary:logistic", "multi:softprob", "multi:softmax"}
-    return None
-
-
-_LINEAR_NAMES = (
-    "LogisticRegression", "LogisticRegressionCV", "RidgeClassifier", "RidgeClassifierCV",
-    "SGDClassifier", "Perceptron", "PassiveAggressiveClassifier", "LinearRegression", "Ridge",
-    "RidgeCV", "Lasso", "LassoCV", "ElasticNet", "ElasticNetCV", "Lars", "LarsCV", "LassoLars",
-    "LassoLarsCV", "LassoLarsIC", "OrthogonalMatchingPursuit", "OrthogonalMatchingPursuitCV",
-    "BayesianRidge", "ARDRegression", "SGDRegressor", "PassiveAggressiveRegressor",
-    "HuberRegressor", "QuantileRegressor", "TheilSenRegressor",
-)  # fmt: skip
-
-
-def _linear_kind(est: Any) -> tuple[Literal["linear"], bool] | None:
-    """("linear", margin is log-odds) for linear models whose score is ``X @ coef + b``."""
-    from sklearn import linear_model, svm
-
-    classes = [getattr(linear_model, name, None) for name in _LINEAR_NAMES]
-    linear = tuple(c for c in [*classes, svm.LinearSVC, svm.LinearSVR] if c is not None)
-    if not isinstance(est, linear):
-        return None
-    logistic = isinstance(est, linear_model.LogisticRegression | linear_model.LogisticRegressionCV)
-    logistic |= isinstance(est, linear_model.SGDClassifier) and est.loss == "log_loss"
-    return "linear", logistic
-
-
-def _agnostic_outputs(model: Any, target: _Target) -> tuple[_Output, frozenset[str]]:
-    if target.classes is None:
-        return "raw", frozenset({"raw"} if hasattr(model, "predict") else set())
-    outputs = set()
-    if hasattr(model, "predict_proba"):
-        outputs |= {"probability", "log_odds"}
-    if hasattr(model, "decision_function"):
-        outputs.add("raw")
-    return ("probability" if "probability" in outputs else "raw"), frozenset(outputs)
-
-
-def _resolve(
-    explainer: ExplainerName,
-    output: OutputName,
-    fast: _FastPath | None,
-    model: Any,
-    target: _Target,
-    n_features: int,
-) -> tuple[str, _Output]:
-    """The explainer that runs and the output it explains."""
-    name = type(model).__name__
-    if explainer in ("tree", "linear"):
-        if fast is None or fast.family != explainer:
-            raise InputError(_NO_FAST_PATH.format(explainer=explainer, model=name), subject="model")
-        resolved = fast.natural if output == "auto" else output
-        if resolved not in fast.outputs:
-            raise InputError(
-                _OUTPUT_UNAVAILABLE.format(
-                    explainer=explainer, output=output, model=name, available=sorted(fast.outputs)
-                ),
-                subject="output",
-            )
-        return explainer, resolved
-    if explainer == "auto" and fast is not None and (output == "auto" or output in fast.outputs):
-        return fast.family, fast.natural if output == "auto" else output
-    natural, outputs = _agnostic_outputs(model, target)
-    resolved = natural if output == "auto" else output
-    if resolved not in outputs:
-        raise InputError(
-            f"cannot explain output={resolved!r} of {name}: it needs "
-            + ("predict" if target.classes is None else "predict_proba or decision_function")
-            + f"; available outputs: {sorted(outputs)}",
-            subject="output",
-        )
-    if explainer == "auto":
-        explainer = "exact" if 2**n_features <= _PERMUTATION_EVALS else "permutation"
-    return explainer, resolved
-
-
 # --- tree and linear paths ----------------------------------------------------------------------
-
-
-def _preprocess(
-    steps: Sequence[tuple[str, Any]], data: pd.DataFrame, final: Any
-) -> tuple[Any, IntArray]:
-    """Run the preprocessing steps; return the matrix and the raw owner of each of its columns."""
-    matrix: Any = data
-    owners = np.arange(data.shape[1], dtype=np.intp)
-    for name, step in steps:
-        out = step.transform(matrix)
-        try:
-            owners = owners[column_owners(step, matrix.shape[1], out.shape[1])]
-        except MixedColumnsError as error:
-            kind = type(error.transformer).__name__
-            raise InputError(_MIXED_COLUMNS.format(step=name, kind=kind), subject="model") from None
-        matrix = out
-    if isinstance(matrix, pd.DataFrame):
-        native_categories = _top_module(final) in {"lightgbm", "xgboost"}
-        bad = [
-            str(c)
-            for c, dtype in matrix.dtypes.items()
-            if not (
-                pd.api.types.is_numeric_dtype(dtype)
-                or (native_categories and isinstance(dtype, pd.CategoricalDtype))
-            )
-        ]
-        if bad:
-            raise InputError(
-                _NOT_NUMERIC.format(columns=bad, model=type(final).__name__), subject="X"
-            )
-        if not native_categories:
-            matrix = matrix.to_numpy(dtype=np.float64)
-    elif not _is_sparse(matrix) and not np.issubdtype(np.asarray(matrix).dtype, np.number):
-        raise InputError(
-            _NOT_NUMERIC.format(columns="after preprocessing", model=type(final).__name__),
-            subject="X",
-        )
-    return (_dense(matrix) if _is_sparse(matrix) else matrix), owners
-
-
-def _is_sparse(matrix: Any) -> bool:
-    from scipy import sparse
-
-    return bool(sparse.issparse(matrix))
-
-
-def _dense(matrix: Any) -> FloatArray:
-    if _is_sparse(matrix):
-        matrix = matrix.toarray()
-    if isinstance(matrix, pd.DataFrame):
-        return matrix.to_numpy(dtype=np.float64)
-    return np.asarray(matrix, dtype=np.float64)
 
 
 def _height(matrix: Any) -> int:
@@ -596,7 +299,7 @@ def _height(matrix: Any) -> int:
 
 
 def _select_class(
-    phi: FloatArray, expected: FloatArray, target: _Target, probability: bool
+    phi: FloatArray, expected: FloatArray, target: Target, probability: bool
 ) -> tuple[FloatArray, float]:
     """One output from per-class contributions ``(n, m, k)`` or a single output ``(n, m)``."""
     expected = np.asarray(expected, dtype=np.float64).reshape(-1)
@@ -612,10 +315,10 @@ def _select_class(
 
 
 def _tree_values(
-    est: Any, matrix: Any, target: _Target, output: _Output, background: Any | None
+    est: Any, matrix: Any, target: Target, output: Output, background: Any | None
 ) -> tuple[FloatArray, float]:
     if background is None:
-        module = _top_module(est)
+        module = top_module(est)
         if module == "lightgbm":
             return _lightgbm_values(est, matrix, target)
         if module == "xgboost":
@@ -627,17 +330,17 @@ def _tree_values(
     else:
         explainer = shap.TreeExplainer(
             est,
-            data=_dense(background),
+            data=dense(background),
             feature_perturbation="interventional",
             model_output="probability",
         )
-        matrix = _dense(matrix)
+        matrix = dense(matrix)
     # Additivity is verified by rulecheck's tests; shap's own check would predict every row again.
     phi = np.asarray(explainer.shap_values(matrix, check_additivity=False), dtype=np.float64)
     return _select_class(phi, explainer.expected_value, target, output == "probability")
 
 
-def _lightgbm_values(est: Any, matrix: Any, target: _Target) -> tuple[FloatArray, float]:
+def _lightgbm_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, float]:
     contrib = np.asarray(est.predict(matrix, pred_contrib=True), dtype=np.float64)
     n, width = matrix.shape
     if contrib.shape[1] != width + 1:  # multiclass: one block of width + 1 per class
@@ -648,7 +351,7 @@ def _lightgbm_values(est: Any, matrix: Any, target: _Target) -> tuple[FloatArray
     return _select_class(contrib[:, :-1], contrib[0, -1:], target, False)
 
 
-def _xgboost_values(est: Any, matrix: Any, target: _Target) -> tuple[FloatArray, float]:
+def _xgboost_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, float]:
     import xgboost
 
     try:
@@ -674,9 +377,9 @@ def _xgboost_values(est: Any, matrix: Any, target: _Target) -> tuple[FloatArray,
 
 
 def _linear_values(
-    est: Any, matrix: FloatArray, rows: IntArray | None, target: _Target
+    est: Any, matrix: FloatArray, rows: IntArray | None, target: Target
 ) -> tuple[FloatArray, float]:
-    coef = np.asarray(est.coef_.toarray() if _is_sparse(est.coef_) else est.coef_, np.float64)
+    coef = np.asarray(est.coef_.toarray() if is_sparse(est.coef_) else est.coef_, np.float64)
     intercept = np.atleast_1d(np.asarray(est.intercept_, dtype=np.float64))
     if coef.ndim == 2 and coef.shape[0] > 1:
         if target.classes is None:
@@ -713,12 +416,15 @@ class _Codec:
     def decode(self, codes: FloatArray) -> pd.DataFrame:
         index = codes.astype(np.intp)
         return pd.DataFrame(
-            {c: u.take(index[:, j]) for j, (c, u) in enumerate(zip(self.columns, self.uniques))}
+            {
+                c: u.take(index[:, j])
+                for j, (c, u) in enumerate(zip(self.columns, self.uniques, strict=True))
+            }
         )
 
 
 def _output_function(
-    model: Any, codec: _Codec, target: _Target, output: _Output
+    model: Any, codec: _Codec, target: Target, output: Output
 ) -> Callable[[FloatArray], FloatArray]:
     """The explained output as a function of a coded matrix."""
     frame_input = hasattr(model, "feature_names_in_") or not hasattr(model, "n_features_in_")
@@ -747,8 +453,8 @@ def _agnostic_values(
     data: pd.DataFrame,
     rows: IntArray | None,
     background: IntArray | None,
-    target: _Target,
-    output: _Output,
+    target: Target,
+    output: Output,
     method: str,
     seed: int,
 ) -> tuple[FloatArray, float]:
@@ -773,7 +479,7 @@ def _agnostic_values(
         if method == "exact":
             result = shap.ExactExplainer(function, masker)(explained, silent=True)
         else:
-            evals = max(_PERMUTATION_EVALS, 2 * n_features + 1)
+            evals = max(PERMUTATION_EVALS, 2 * n_features + 1)
             permutation = shap.PermutationExplainer(function, masker, seed=seed)
             result = permutation(explained, max_evals=evals, silent=True)
     finally:
@@ -797,7 +503,7 @@ def _to_features(
             by_column[:, j] = values[:, owners == j].sum(axis=1)
     if columns != list(frame.columns):
         placed = np.zeros((n, frame.shape[1]), dtype=np.float64)
-        placed[:, frame.columns.get_indexer(columns)] = by_column
+        placed[:, frame.columns.get_indexer(pd.Index(columns))] = by_column
         by_column = placed
     result = np.ascontiguousarray(by_column, dtype=np.float64)
     result.flags.writeable = False

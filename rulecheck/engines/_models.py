@@ -1,0 +1,280 @@
+"""What kind of model is being explained, which output, and which explainer can do it exactly.
+
+No shap here: this module only inspects fitted models. ``rulecheck.engines.attribution`` runs the
+explainers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from rulecheck.errors import InputError
+
+__all__ = [
+    "PERMUTATION_EVALS",
+    "ExplainerName",
+    "FastPath",
+    "Output",
+    "OutputName",
+    "Target",
+    "fast_path",
+    "model_columns",
+    "resolve",
+    "split_pipeline",
+    "target_of",
+    "top_module",
+]
+
+ExplainerName = Literal["auto", "tree", "linear", "permutation", "exact"]
+OutputName = Literal["auto", "log_odds", "probability", "raw"]
+Output = Literal["log_odds", "probability", "raw"]
+
+# Model-agnostic "auto": exact Shapley values while they cost no more model calls than this.
+PERMUTATION_EVALS = 500
+
+_NO_FAST_PATH = (
+    "explainer={explainer!r} does not support {model}; use explainer='auto' or 'permutation'"
+)
+_OUTPUT_UNAVAILABLE = (
+    "explainer={explainer!r} cannot compute output={output!r} exactly for {model} "
+    "(it can: {available}); use explainer='permutation' for that output"
+)
+
+
+def model_columns(model: Any, frame: pd.DataFrame) -> list[Any]:
+    """The columns of ``frame`` the model reads, in the model's order."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        missing = [str(n) for n in names if n not in frame.columns]
+        if missing:
+            raise InputError(
+                f"the model was fitted on columns missing from the data: {missing}",
+                subject="X",
+            )
+        return list(names)
+    expected = getattr(model, "n_features_in_", None)
+    if expected is not None and int(expected) != frame.shape[1]:
+        raise InputError(
+            f"the model was fitted without column names on {int(expected)} columns, so the data "
+            f"must have exactly those columns in that order; it has {frame.shape[1]}",
+            subject="X",
+        )
+    return list(frame.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Which output is explained: ``classes`` is None for regressors."""
+
+    classes: tuple[object, ...] | None
+    index: int
+
+    @property
+    def binary(self) -> bool:
+        return self.classes is not None and len(self.classes) == 2
+
+
+def _is_classifier(model: Any) -> bool:
+    from sklearn.base import is_classifier
+
+    try:
+        if is_classifier(model):
+            return True
+    except (AttributeError, TypeError):  # objects that are not scikit-learn estimators
+        pass
+    return hasattr(model, "classes_") and hasattr(model, "predict_proba")
+
+
+def target_of(model: Any, positive_class: object | None) -> Target:
+    if not _is_classifier(model):
+        if positive_class is not None:
+            raise InputError(
+                "positive_class is set but the model is not a classifier", subject="positive_class"
+            )
+        return Target(classes=None, index=0)
+    classes = tuple(np.asarray(model.classes_).tolist())
+    if positive_class is None:
+        if len(classes) != 2:
+            raise InputError(
+                f"positive_class is required for a model with {len(classes)} classes: "
+                f"{list(classes)}",
+                subject="positive_class",
+            )
+        return Target(classes=classes, index=1)
+    matches = [i for i, c in enumerate(classes) if c == positive_class]
+    if not matches:  # e.g. the class 1 written as "1" in a policy file
+        matches = [i for i, c in enumerate(classes) if str(c) == str(positive_class)]
+    if len(matches) != 1:
+        raise InputError(
+            f"positive_class {positive_class!r} is not one of the model's classes {list(classes)}",
+            subject="positive_class",
+        )
+    return Target(classes=classes, index=matches[0])
+
+
+# --- choosing the explainer ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FastPath:
+    """An exact model-specific explainer and the outputs it computes exactly."""
+
+    family: Literal["tree", "linear"]
+    natural: Output
+    outputs: frozenset[str]
+    margin: bool  # explains a margin (log-odds or class score) rather than a probability
+
+
+def split_pipeline(model: Any) -> tuple[list[tuple[str, Any]], Any]:
+    """Preprocessing steps (name, transformer) and the final estimator; nested pipelines flatten."""
+    from sklearn.pipeline import Pipeline
+
+    steps: list[tuple[str, Any]] = []
+    final = model
+    while isinstance(final, Pipeline):
+        steps.extend(
+            (name, step)
+            for name, step in final.steps[:-1]
+            if step is not None and not (isinstance(step, str) and step == "passthrough")
+        )
+        final = final.steps[-1][1]
+    return steps, final
+
+
+def top_module(obj: object) -> str:
+    return type(obj).__module__.split(".", 1)[0]
+
+
+def fast_path(est: Any, target: Target) -> FastPath | None:
+    family = _tree_kind(est) or _linear_kind(est)
+    if family is None:
+        return None
+    kind, logistic = family
+    if target.classes is None:
+        return FastPath(kind, "raw", frozenset({"raw"}), margin=False)
+    if kind == "tree" and not logistic and _is_probability_tree(est):
+        return FastPath(kind, "probability", frozenset({"probability"}), margin=False)
+    if logistic and target.binary:
+        outputs = {"log_odds", "raw"} | ({"probability"} if kind == "tree" else set())
+        return FastPath(kind, "log_odds", frozenset(outputs), margin=True)
+    return FastPath(kind, "raw", frozenset({"raw"}), margin=True)
+
+
+def _is_probability_tree(est: Any) -> bool:
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+    from sklearn.tree import BaseDecisionTree
+
+    return isinstance(est, RandomForestClassifier | ExtraTreesClassifier | BaseDecisionTree)
+
+
+def _tree_kind(est: Any) -> tuple[Literal["tree"], bool] | None:
+    """("tree", margin is log-odds) for supported tree models, else None."""
+    from sklearn import ensemble, tree
+
+    if isinstance(est, tree.BaseDecisionTree | ensemble.RandomForestClassifier):
+        return "tree", False
+    if isinstance(est, ensemble.RandomForestRegressor | ensemble.ExtraTreesRegressor):
+        return "tree", False
+    if isinstance(est, ensemble.ExtraTreesClassifier):
+        return "tree", False
+    if isinstance(est, ensemble.GradientBoostingClassifier):
+        if len(est.classes_) > 2:  # shap's TreeExplainer supports binary GradientBoosting only
+            return None
+        return "tree", est.loss != "exponential"
+    if isinstance(est, ensemble.GradientBoostingRegressor):
+        return "tree", False
+    if isinstance(
+        est, ensemble.HistGradientBoostingClassifier | ensemble.HistGradientBoostingRegressor
+    ):
+        if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
+            return None  # categorical splits are bitsets, which shap's tree parser ignores
+        return "tree", True
+    if top_module(est) == "lightgbm":
+        import lightgbm
+
+        if isinstance(est, lightgbm.LGBMModel):
+            objective = str(est.objective_) if hasattr(est, "objective_") else ""
+            return "tree", objective in {"binary", "multiclass", "softmax"}
+    if top_module(est) == "xgboost":
+        import xgboost
+
+        if isinstance(est, xgboost.XGBModel):
+            objective = str(est.get_xgb_params().get("objective", ""))
+            return "tree", objective in {"binary:logistic", "multi:softprob", "multi:softmax"}
+    return None
+
+
+_LINEAR_NAMES = (
+    "LogisticRegression", "LogisticRegressionCV", "RidgeClassifier", "RidgeClassifierCV",
+    "SGDClassifier", "Perceptron", "PassiveAggressiveClassifier", "LinearRegression", "Ridge",
+    "RidgeCV", "Lasso", "LassoCV", "ElasticNet", "ElasticNetCV", "Lars", "LarsCV", "LassoLars",
+    "LassoLarsCV", "LassoLarsIC", "OrthogonalMatchingPursuit", "OrthogonalMatchingPursuitCV",
+    "BayesianRidge", "ARDRegression", "SGDRegressor", "PassiveAggressiveRegressor",
+    "HuberRegressor", "QuantileRegressor", "TheilSenRegressor",
+)  # fmt: skip
+
+
+def _linear_kind(est: Any) -> tuple[Literal["linear"], bool] | None:
+    """("linear", margin is log-odds) for linear models whose score is ``X @ coef + b``."""
+    from sklearn import linear_model, svm
+
+    classes = [getattr(linear_model, name, None) for name in _LINEAR_NAMES]
+    linear = tuple(c for c in [*classes, svm.LinearSVC, svm.LinearSVR] if c is not None)
+    if not isinstance(est, linear):
+        return None
+    logistic = isinstance(est, linear_model.LogisticRegression | linear_model.LogisticRegressionCV)
+    logistic |= isinstance(est, linear_model.SGDClassifier) and est.loss == "log_loss"
+    return "linear", logistic
+
+
+def _agnostic_outputs(model: Any, target: Target) -> tuple[Output, frozenset[str]]:
+    if target.classes is None:
+        return "raw", frozenset({"raw"} if hasattr(model, "predict") else set())
+    outputs = set()
+    if hasattr(model, "predict_proba"):
+        outputs |= {"probability", "log_odds"}
+    if hasattr(model, "decision_function"):
+        outputs.add("raw")
+    return ("probability" if "probability" in outputs else "raw"), frozenset(outputs)
+
+
+def resolve(
+    explainer: ExplainerName,
+    output: OutputName,
+    fast: FastPath | None,
+    model: Any,
+    target: Target,
+    n_features: int,
+) -> tuple[str, Output]:
+    """The explainer that runs and the output it explains."""
+    name = type(model).__name__
+    if explainer in ("tree", "linear"):
+        if fast is None or fast.family != explainer:
+            raise InputError(_NO_FAST_PATH.format(explainer=explainer, model=name), subject="model")
+        resolved = fast.natural if output == "auto" else output
+        if resolved not in fast.outputs:
+            raise InputError(
+                _OUTPUT_UNAVAILABLE.format(
+                    explainer=explainer, output=output, model=name, available=sorted(fast.outputs)
+                ),
+                subject="output",
+            )
+        return explainer, resolved
+    if explainer == "auto" and fast is not None and (output == "auto" or output in fast.outputs):
+        return fast.family, fast.natural if output == "auto" else output
+    natural, outputs = _agnostic_outputs(model, target)
+    resolved = natural if output == "auto" else output
+    if resolved not in outputs:
+        raise InputError(
+            f"cannot explain output={resolved!r} of {name}: it needs "
+            + ("predict" if target.classes is None else "predict_proba or decision_function")
+            + f"; available outputs: {sorted(outputs)}",
+            subject="output",
+        )
+    if explainer == "auto":
+        explainer = "exact" if 2**n_features <= PERMUTATION_EVALS else "permutation"
+    return explainer, resolved

@@ -59,8 +59,13 @@ def rulecheck_losses(frame: pd.DataFrame, metrics: tuple[str, ...]) -> dict[tupl
     return out
 
 
+def log_loss_01(y_true: Any, y_proba: Any) -> float:
+    """Log loss with both labels declared, so that a single-class group does not fail."""
+    return float(log_loss(y_true, y_proba, labels=[0, 1]))
+
+
 SKLEARN: dict[str, Callable[..., float]] = {
-    "log_loss": functools.partial(log_loss, labels=[0, 1]),
+    "log_loss": log_loss_01,
     "brier": brier_score_loss,
 }
 
@@ -126,9 +131,9 @@ def main() -> None:
     print("| metrics | rulecheck (s) | fairlearn MetricFrame (s) | speed-up | max abs diff |")
     print("|---|---|---|---|---|")
     for metrics in (("log_loss",), ("log_loss", "brier")):
-        ours_time, ours = best_of(args.repeats, lambda m=metrics: rulecheck_losses(frame, m))
+        ours_time, ours = best_of(args.repeats, functools.partial(rulecheck_losses, frame, metrics))
         fl_time, theirs = best_of(
-            args.repeats, lambda m=metrics: fairlearn_losses(frame, m), args.fairlearn_budget
+            args.repeats, functools.partial(fairlearn_losses, frame, metrics), args.fairlearn_budget
         )
         diff = max(float(np.max(np.abs(ours[key] - theirs[key]))) for key in ours)
         print(

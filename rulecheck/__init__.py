@@ -19,6 +19,7 @@ from rulecheck.policy import Policy, Target, load_policy
 from rulecheck.verdict import ExitCode, GroupValue, Report, Status, Verdict
 
 if TYPE_CHECKING:
+    from rulecheck.engines.losses import register_loss
     from rulecheck.evaluation import evaluate
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "__version__",
     "evaluate",
     "load_policy",
+    "register_loss",
 ]
 
 __version__ = "0.1.0"
@@ -48,4 +50,8 @@ def __getattr__(name: str) -> Any:
         from rulecheck.evaluation import evaluate
 
         return evaluate
+    if name == "register_loss":
+        from rulecheck.engines.losses import register_loss
+
+        return register_loss
     raise AttributeError(f"module 'rulecheck' has no attribute {name!r}")

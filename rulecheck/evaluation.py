@@ -21,6 +21,7 @@ import pandas as pd
 
 from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
+from rulecheck.engines.losses import LossRegistry
 from rulecheck.engines.model import ModelAdapter, adapt, load_model
 from rulecheck.errors import InputError
 from rulecheck.policy import Policy, Target, load_policy
@@ -61,6 +62,7 @@ def evaluate(
     baseline_prediction: str | None = None,
     baseline_score: str | None = None,
     trust_model: bool = False,
+    loss_registry: LossRegistry | None = None,
 ) -> Report:
     """Evaluate every rule of ``policy`` and return the :class:`Report`.
 
@@ -76,6 +78,8 @@ def evaluate(
         baseline to compare with (a model object or file, arrays, or columns); default:
         ``target.baseline`` / ``target.baseline_prediction`` / ``target.baseline_score``.
     trust_model : allow pickle/joblib files and untrusted skops types.
+    loss_registry : where loss names are looked up (default: the process-wide registry that
+        :func:`rulecheck.register_loss` adds to).
 
     Examples
     --------
@@ -129,7 +133,9 @@ def evaluate(
         return _report(
             policy, tuple(_all_errors(policy, str(exc))), data_info, model_info, (str(exc),)
         )
-    context = DataContext(frame, spec, model=adapter, predictions=predictions, scores=scores)
+    context = DataContext(
+        frame, spec, model=adapter, predictions=predictions, scores=scores, losses=loss_registry
+    )
     baseline_spec = replace(
         spec,
         prediction=_pick(baseline_prediction, target.baseline_prediction),
@@ -149,6 +155,7 @@ def evaluate(
             model=baseline_adapter,
             predictions=baseline_predictions,
             scores=baseline_scores,
+            losses=loss_registry,
         )
         if has_baseline
         else None

@@ -245,11 +245,11 @@ def _resolve_columns(columns: Any, names_in: Any, n_in: int) -> IntArray:
     if not cols:
         return np.empty(0, dtype=np.intp)
     if all(isinstance(c, (bool, np.bool_)) for c in cols):
-        return positions[np.asarray(cols, dtype=bool)]
+        return np.flatnonzero(np.asarray(cols, dtype=bool)).astype(np.intp)
     if all(isinstance(c, str) for c in cols):
         index = {str(n): i for i, n in enumerate(names_in)}
         return np.asarray([index[c] for c in cols], dtype=np.intp)
-    return positions[np.asarray(cols, dtype=np.intp)]
+    return np.asarray(cols, dtype=np.intp) % n_in  # negative positions count from the end
 
 
 def preprocess(

@@ -8,7 +8,7 @@ predictions gets the same ERROR message and the model is called once, not once p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -26,6 +26,7 @@ from rulecheck.engines.fairness import (
     missing_column_message,
     value_metric,
 )
+from rulecheck.engines.losses import LossRegistry, get_loss, group_mean_loss, per_row_loss
 from rulecheck.engines.model import ModelAdapter
 from rulecheck.errors import InputError
 
@@ -91,8 +92,10 @@ class DataContext:
         model: ModelAdapter | None = None,
         predictions: npt.ArrayLike | None = None,
         scores: npt.ArrayLike | None = None,
+        losses: LossRegistry | None = None,
     ) -> None:
         self.frame = frame
+        self.losses = losses
         self.spec = spec
         self.model = model
         self._given_predictions = None if predictions is None else np.asarray(predictions)
@@ -427,6 +430,75 @@ class DataContext:
             raise InputError(f"{metric} is not available per group", subject=metric)
         total = float(overall[0])
         return per_group, None if np.isnan(total) else total
+
+    # -- losses --------------------------------------------------------------------------
+    def margins(self) -> FloatArray:
+        """Decision-function values of the model (for margin losses such as hinge)."""
+
+        def compute() -> FloatArray:
+            if self.model is None or not self.model.has_decision_function:
+                raise InputError(
+                    "needs margins: a model with decision_function (a margin loss such as hinge)",
+                    subject="needs",
+                )
+            X = self.features()
+            self.model_calls += 1
+            try:
+                values = np.asarray(self.model.decision_function(X), dtype=np.float64)
+            except Exception as exc:  # the user's model may raise anything
+                raise InputError(
+                    f"model.decision_function raised {type(exc).__name__}: {exc}", subject="model"
+                ) from None
+            if values.ndim != 1:
+                raise InputError(
+                    "decision_function returned several columns; margin losses need a binary model",
+                    subject="model",
+                )
+            return self._check_length(values, "margins")
+
+        return self._once("margins", compute)
+
+    def loss_per_row(self, name: str, params: Mapping[str, float]) -> FloatArray:
+        """Per-row loss of a built-in or registered loss, computed once per (loss, params)."""
+        key = ("loss", name, tuple(sorted(params.items())))
+
+        def compute() -> FloatArray:
+            spec = get_loss(name, registry=self.losses)
+            if spec.input == "value":
+                y_true: npt.NDArray[Any] = self.y_numeric()
+                y_pred: npt.NDArray[Any] = self.predictions_numeric()
+            else:
+                y_true = self.y_true().astype(np.int64)
+                if spec.input == "probability":
+                    y_pred = self.scores()
+                elif spec.input == "decision":
+                    y_pred = self.y_pred().astype(np.int64)
+                else:
+                    y_pred = self.margins()
+            return per_row_loss(spec, y_true, y_pred, params)
+
+        return _naming(f"loss {name!r}", lambda: self._once(key, compute))
+
+    def group_loss(self, name: str, params: Mapping[str, float], by: tuple[str, ...]) -> GroupTable:
+        """Mean loss per group (and overall), from one bincount."""
+
+        def compute() -> GroupTable:
+            grouping = self.grouping(by)
+            per_row = self.loss_per_row(name, params)
+            means, counts = group_mean_loss(per_row, grouping.codes, grouping.n_groups)
+            overall, _ = group_mean_loss(per_row, np.zeros(len(per_row), dtype=np.int64), 1)
+            return GroupTable(
+                metric=f"mean {name}",
+                by=tuple(by),
+                keys=grouping.keys,
+                n=tuple(int(n) for n in counts),
+                values=tuple(None if np.isnan(v) else float(v) for v in means),
+                overall=float(overall[0]),
+                overall_n=len(per_row),
+            )
+
+        key = ("group_loss", name, tuple(sorted(params.items())), tuple(by))
+        return self._once(key, compute)
 
     def group_metric(self, metric: str, by: tuple[str, ...]) -> GroupTable:
         def compute() -> GroupTable:

@@ -76,6 +76,13 @@ class ModelAdapter:
         return self.classes is not None
 
     @property
+    def has_decision_function(self) -> bool:
+        return self.kind == "sklearn" and hasattr(self.raw, "decision_function")
+
+    def decision_function(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        return np.asarray(self.raw.decision_function(X), dtype=np.float64)
+
+    @property
     def feature_names(self) -> tuple[str, ...] | None:
         names = getattr(self.raw, "feature_names_in_", None)
         if names is None and self.kind == "lightgbm":

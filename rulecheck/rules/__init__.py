@@ -16,6 +16,7 @@ from rulecheck.rules.disparate_impact import DisparateImpact
 from rulecheck.rules.equal_opportunity import EqualOpportunity
 from rulecheck.rules.equalized_odds import EqualizedOdds
 from rulecheck.rules.group_metric import GroupMetric
+from rulecheck.rules.loss_disparity import LossDisparity
 from rulecheck.rules.performance import Performance
 
 __all__ = ["ALL_RULES", "EvalContext", "Measurement", "Rule", "RuleBase", "rule_class"]
@@ -27,6 +28,7 @@ ALL_RULES: tuple[type[RuleBase], ...] = (
     EqualizedOdds,
     DisparateImpact,
     Performance,
+    LossDisparity,
 )
 
 Rule = Annotated[
@@ -35,7 +37,8 @@ Rule = Annotated[
     | EqualOpportunity
     | EqualizedOdds
     | DisparateImpact
-    | Performance,
+    | Performance
+    | LossDisparity,
     Field(discriminator="kind"),
 ]
 

@@ -7,6 +7,7 @@ the protocol does the computing. This keeps ``rulecheck validate`` free of numpy
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, ClassVar, Protocol
 
@@ -88,6 +89,10 @@ class EvalContext(Protocol):
 
     def overall_metric(self, metric: str) -> float | None:
         """``metric`` on all rows; None when undefined (zero denominator)."""
+        ...
+
+    def group_loss(self, name: str, params: Mapping[str, float], by: tuple[str, ...]) -> GroupTable:
+        """Mean of the per-row loss ``name`` (built-in or registered) per group and overall."""
         ...
 
 

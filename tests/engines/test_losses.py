@@ -8,7 +8,6 @@ custom losses produce.
 
 from __future__ import annotations
 
-import functools
 import importlib.metadata
 import textwrap
 import warnings
@@ -44,7 +43,7 @@ from rulecheck.engines.losses import (
 from rulecheck.errors import InputError
 
 Array = npt.NDArray[Any]
-TOL = {"rtol": 1e-9, "atol": 1e-9}
+RTOL = ATOL = 1e-9
 EPS64 = float(np.finfo(np.float64).eps)
 
 
@@ -67,9 +66,14 @@ def _hinge_oracle(y: Array, f: Array, mask: Array) -> float:
     return float(metrics.hinge_loss(y, f, sample_weight=mask.astype(float)))
 
 
+def log_loss_01(y_true: Array, y_proba: Array) -> float:
+    """scikit-learn's log loss with both labels declared, so single-class groups work."""
+    return float(metrics.log_loss(y_true, y_proba, labels=[0, 1]))
+
+
 # name -> scikit-learn function of (y_true, y_pred) for one group's rows.
 ORACLES: dict[str, Callable[..., float]] = {
-    "log_loss": functools.partial(metrics.log_loss, labels=[0, 1]),
+    "log_loss": log_loss_01,
     "brier": metrics.brier_score_loss,
     "zero_one": metrics.zero_one_loss,
     "hinge": metrics.hinge_loss,  # called through _hinge_oracle, see there
@@ -134,7 +138,9 @@ def test_classification_losses_match_sklearn_per_group(name: str, cancer: dict[s
     pred = cancer[get_loss(name).input]
     codes = cancer["codes"]
     means, counts = ours(name, cancer["y"], pred, codes, 5)
-    np.testing.assert_allclose(means, sklearn_by_group(name, cancer["y"], pred, codes, 5), **TOL)
+    np.testing.assert_allclose(
+        means, sklearn_by_group(name, cancer["y"], pred, codes, 5), rtol=RTOL, atol=ATOL
+    )
     np.testing.assert_array_equal(counts, np.bincount(codes))
 
 
@@ -155,7 +161,9 @@ def test_regression_losses_match_sklearn_per_group(
     pred = diabetes["poisson" if name == "poisson" else "value"]
     y, codes = diabetes["y"], diabetes["codes"]
     means, _ = ours(name, y, pred, codes, 8, **params)
-    np.testing.assert_allclose(means, sklearn_by_group(name, y, pred, codes, 8, **params), **TOL)
+    np.testing.assert_allclose(
+        means, sklearn_by_group(name, y, pred, codes, 8, **params), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_pinball_default_quantile_is_median(diabetes: dict[str, Array]) -> None:
@@ -167,7 +175,7 @@ def test_pinball_default_quantile_is_median(diabetes: dict[str, Array]) -> None:
 @pytest.mark.parametrize(
     ("name", "oracle"),
     [
-        ("log_loss", functools.partial(metrics.log_loss, labels=[0, 1])),
+        ("log_loss", log_loss_01),
         ("brier", metrics.brier_score_loss),
     ],
 )
@@ -180,7 +188,9 @@ def test_fairlearn_metricframe_agrees(
     )
     codes, n_groups = factorize(groups)
     means, _ = ours(name, cancer["y"], cancer["probability"], codes, n_groups)
-    np.testing.assert_allclose(means, frame.by_group.sort_index().to_numpy(float), **TOL)
+    np.testing.assert_allclose(
+        means, frame.by_group.sort_index().to_numpy(float), rtol=RTOL, atol=ATOL
+    )
     overall = per_row_loss(get_loss(name), cancer["y"], cancer["probability"]).mean()
     assert overall == pytest.approx(frame.overall, rel=1e-12)
 
@@ -215,7 +225,7 @@ def check_against_sklearn(
     means, counts = ours(name, y, pred, codes, n_groups, **params)
     np.testing.assert_array_equal(counts, np.bincount(codes, minlength=n_groups))
     np.testing.assert_allclose(
-        means, sklearn_by_group(name, y, pred, codes, n_groups, **params), **TOL
+        means, sklearn_by_group(name, y, pred, codes, n_groups, **params), rtol=RTOL, atol=ATOL
     )
     assert np.isnan(means[counts == 0]).all()
 

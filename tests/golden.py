@@ -11,7 +11,9 @@ def check_golden(path: Path, actual: str, update: bool) -> None:
     """Compare ``actual`` with the file at ``path``; with ``update`` rewrite it instead."""
     if update or not path.exists():
         if not update:
-            raise AssertionError(f"missing golden file {path}; run pytest --update-goldens and review")
+            raise AssertionError(
+                f"missing golden file {path}; run pytest --update-goldens and review"
+            )
         path.write_text(actual, encoding="utf-8")
         return
     expected = path.read_text(encoding="utf-8")

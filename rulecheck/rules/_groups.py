@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from rulecheck._measures import GroupKey, GroupTable
@@ -45,6 +45,8 @@ GroupSelector = GroupLabel | dict[str, GroupLabel]
 
 class GroupOptions(BaseModel):
     """Fields of every grouped rule (mixed into the rule models; carries no behaviour of its own)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     by: str | list[str] = Field(min_length=1)
     """Column (or list of columns, for intersectional groups) that defines the groups."""

@@ -68,6 +68,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("equalized_odds", {}, "max_difference", by=("g", "h")),
     Variant("disparate_impact", {}, "min_ratio"),
     Variant("disparate_impact", {"reference_group": "a", "min_ratio": 0.5}, "max_ratio"),
+    Variant("loss_disparity", {"loss": "zero_one"}, "max_difference"),
+    Variant("loss_disparity", {"loss": "zero_one"}, "max"),
 )
 
 

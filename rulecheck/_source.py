@@ -78,13 +78,17 @@ class YamlSyntaxError(Exception):
         super().__init__(f"{span.where()}: {message}")
 
 
+# libyaml's parser when available (about 10x faster); both keep node positions.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _span(file: str, node: yaml.Node) -> Span:
     return Span(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain Python data and its :class:`SourceMap`."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:

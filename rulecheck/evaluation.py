@@ -8,6 +8,7 @@ with the reason; the other rules still run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 from dataclasses import replace
@@ -273,6 +274,7 @@ def _resolve_model(
     return adapter
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in _VERSIONED:
@@ -296,7 +298,7 @@ def _report(
         policy_sha256=policy.sha256,
         verdicts=verdicts,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-        versions=_versions(),
+        versions=dict(_versions()),
         data=data,
         model=model,
         errors=errors,

@@ -238,7 +238,10 @@ def _change(candidate: Measurement, baseline: Measurement) -> BaselineChange:
         which = "candidate" if candidate.primary is None else "baseline"
         raise InputError(f"the rule's value is undefined for the {which} model; cannot compare")
     delta = candidate.primary - baseline.primary
-    relative = None if baseline.primary == 0 else delta / abs(baseline.primary)
+    if delta == 0:
+        relative: float | None = 0.0  # no change is no relative change, even from 0
+    else:
+        relative = None if baseline.primary == 0 else delta / abs(baseline.primary)
     return BaselineChange(candidate.subject, baseline.primary, candidate.primary, delta, relative)
 
 

@@ -24,7 +24,7 @@ import re
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -47,12 +47,20 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
 
 from rulecheck.engines.attribution import Attribution, explain
 from rulecheck.errors import InputError
 
 TOL = 1e-9
 N_ROWS = 2000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Small models: OpenMP threads (boosting libraries) only add contention on a busy machine."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 # --- data and models ----------------------------------------------------------------------------
@@ -294,27 +302,26 @@ def test_linear_multiclass_explains_the_class_score(
 def _enumerated_shapley(
     f: Callable[[pd.DataFrame], np.ndarray], x: pd.DataFrame, background: pd.DataFrame
 ) -> np.ndarray:
-    """Interventional Shapley values of each row of ``x`` by enumerating all coalitions."""
+    """Interventional Shapley values of each row of ``x`` by enumerating all coalitions.
+
+    v(S) is the mean over background rows of f on (x's values in S, the background's elsewhere);
+    phi_i = sum over S without i of |S|! (m - |S| - 1)! / m! * (v(S + i) - v(S)).
+    """
     m = x.shape[1]
+    coalitions = [frozenset(c) for k in range(m + 1) for c in itertools.combinations(range(m), k)]
+    bg = background.to_numpy()
     result = np.zeros(x.shape, dtype=np.float64)
-    for r in range(len(x)):
-        value: dict[frozenset[int], float] = {}
-        for size in range(m + 1):
-            for coalition in itertools.combinations(range(m), size):
-                mixed = background.copy()
-                for j in coalition:
-                    mixed.iloc[:, j] = x.iloc[r, j]
-                value[frozenset(coalition)] = float(np.mean(f(mixed)))
+    for r, row in enumerate(x.to_numpy()):
+        masks = np.array([[j in c for j in range(m)] for c in coalitions])
+        mixed = np.where(masks[:, None, :], row, bg[None, :, :]).reshape(-1, m)
+        outputs = f(pd.DataFrame(mixed, columns=x.columns)).reshape(len(coalitions), len(bg))
+        value = dict(zip(coalitions, outputs.mean(axis=1), strict=True))
         for i in range(m):
-            for coalition, v in value.items():
-                if i in coalition:
-                    continue
-                weight = (
-                    math.factorial(len(coalition))
-                    * math.factorial(m - len(coalition) - 1)
-                    / math.factorial(m)
-                )
-                result[r, i] += weight * (value[coalition | {i}] - v)
+            for coalition in coalitions:
+                if i not in coalition:
+                    size = len(coalition)
+                    weight = math.factorial(size) * math.factorial(m - size - 1) / math.factorial(m)
+                    result[r, i] += weight * (value[coalition | {i}] - value[coalition])
     return result
 
 

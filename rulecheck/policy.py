@@ -40,7 +40,9 @@ class Target(BaseModel):
     CLI flags and :func:`rulecheck.evaluate` arguments override these values.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
+    )
 
     data: str | None = None
     """Data file: CSV (optionally .gz) or Parquet."""
@@ -83,7 +85,9 @@ class Target(BaseModel):
 class Policy(BaseModel):
     """A versioned set of rules about one model (or one column of predictions)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
+    )
 
     version: Literal[1]
     """Policy format version; this is version 1."""

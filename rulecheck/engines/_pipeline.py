@@ -16,11 +16,12 @@ The set of per-column transformers is an explicit allowlist, not a guess from fe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_selection import SelectorMixin
 from sklearn.impute import MissingIndicator, SimpleImputer
@@ -41,12 +42,11 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-__all__ = ["MixedColumnsError", "column_owners", "dense", "is_sparse", "preprocess"]
+__all__ = ["MixedColumnsError", "column_owners", "preprocess"]
 
 from rulecheck.errors import InputError
 
 IntArray = npt.NDArray[np.intp]
-FloatArray = npt.NDArray[np.float64]
 
 # Output column i depends on input column i only.
 _ELEMENTWISE = (
@@ -68,6 +68,10 @@ _MIXED_COLUMNS = (
     "cannot attribute to raw columns through pipeline step {step!r} ({kind}): its output columns "
     "may combine several input columns; use explainer='permutation', which explains the whole "
     "pipeline on its raw input columns"
+)
+_NOT_NUMERIC_AFTER = (
+    "the preprocessed data that reaches {model} is not numeric; encode every text column in the "
+    "pipeline (e.g. with OneHotEncoder) or use explainer='permutation'"
 )
 _NOT_NUMERIC = (
     "columns {columns} are not numeric and reach {model} without preprocessing; encode them "
@@ -266,6 +270,7 @@ def preprocess(
             kind = type(error.transformer).__name__
             raise InputError(_MIXED_COLUMNS.format(step=name, kind=kind), subject="model") from None
         matrix = out
+    model = type(final).__name__
     if isinstance(matrix, pd.DataFrame):
         native_categories = type(final).__module__.split(".", 1)[0] in {"lightgbm", "xgboost"}
         bad = [
@@ -277,28 +282,12 @@ def preprocess(
             )
         ]
         if bad:
-            raise InputError(
-                _NOT_NUMERIC.format(columns=bad, model=type(final).__name__), subject="X"
-            )
-        if not native_categories:
-            matrix = matrix.to_numpy(dtype=np.float64)
-    elif not is_sparse(matrix) and not np.issubdtype(np.asarray(matrix).dtype, np.number):
-        raise InputError(
-            _NOT_NUMERIC.format(columns="after preprocessing", model=type(final).__name__),
-            subject="X",
-        )
-    return (dense(matrix) if is_sparse(matrix) else matrix), owners
-
-
-def is_sparse(matrix: Any) -> bool:
-    from scipy import sparse
-
-    return bool(sparse.issparse(matrix))
-
-
-def dense(matrix: Any) -> FloatArray:
-    if is_sparse(matrix):
-        matrix = matrix.toarray()
-    if isinstance(matrix, pd.DataFrame):
-        return matrix.to_numpy(dtype=np.float64)
-    return np.asarray(matrix, dtype=np.float64)
+            raise InputError(_NOT_NUMERIC.format(columns=bad, model=model), subject="X")
+        if native_categories:  # LightGBM and XGBoost read pandas categoricals themselves
+            return matrix, owners
+    elif sparse.issparse(matrix):
+        matrix = cast("Any", matrix).toarray()  # issparse narrows to a type without toarray
+    try:
+        return np.asarray(matrix, dtype=np.float64), owners
+    except (TypeError, ValueError):
+        raise InputError(_NOT_NUMERIC_AFTER.format(model=model), subject="X") from None

@@ -75,7 +75,6 @@ from rulecheck.engines._models import (
     target_of,
     top_module,
 )
-from rulecheck.engines._pipeline import dense, is_sparse, preprocess
 from rulecheck.errors import InputError
 
 __all__ = ["Attribution", "ExplainerName", "OutputName", "explain"]
@@ -194,6 +193,8 @@ def explain(
     >>> result.explainer, result.output, result.shares().round(3).tolist()
     ('linear', 'raw', [1.0, 0.0])
     """
+    from rulecheck.engines._pipeline import preprocess  # imports scikit-learn
+
     _check_options(explainer, output, max_rows, seed, background_size)
     frame = _check_frame(X)
     columns = model_columns(model, frame)
@@ -220,7 +221,7 @@ def explain(
         background_rows = None if bg_matrix is None else _height(bg_matrix)
     elif method == "linear":
         matrix, owners = preprocess(steps, data, final)
-        values, expected = _linear_values(final, dense(matrix), rows, target)
+        values, expected = _linear_values(final, np.asarray(matrix, dtype=np.float64), rows, target)
         background_rows = len(data)
     else:
         owners = np.arange(len(columns), dtype=np.intp)
@@ -330,11 +331,11 @@ def _tree_values(
     else:
         explainer = shap.TreeExplainer(
             est,
-            data=dense(background),
+            data=np.asarray(background, dtype=np.float64),
             feature_perturbation="interventional",
             model_output="probability",
         )
-        matrix = dense(matrix)
+        matrix = np.asarray(matrix, dtype=np.float64)
     # Additivity is verified by rulecheck's tests; shap's own check would predict every row again.
     phi = np.asarray(explainer.shap_values(matrix, check_additivity=False), dtype=np.float64)
     return _select_class(phi, explainer.expected_value, target, output == "probability")
@@ -379,7 +380,8 @@ def _xgboost_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, 
 def _linear_values(
     est: Any, matrix: FloatArray, rows: IntArray | None, target: Target
 ) -> tuple[FloatArray, float]:
-    coef = np.asarray(est.coef_.toarray() if is_sparse(est.coef_) else est.coef_, np.float64)
+    coef = est.coef_.toarray() if hasattr(est.coef_, "toarray") else est.coef_  # sparsify()
+    coef = np.asarray(coef, dtype=np.float64)
     intercept = np.atleast_1d(np.asarray(est.intercept_, dtype=np.float64))
     if coef.ndim == 2 and coef.shape[0] > 1:
         if target.classes is None:

@@ -99,7 +99,9 @@ class EvalContext(Protocol):
 class RuleBase(BaseModel):
     """Fields shared by every rule kind."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
+    )
 
     summary: ClassVar[str] = ""
 

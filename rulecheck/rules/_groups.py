@@ -46,7 +46,7 @@ GroupSelector = GroupLabel | dict[str, GroupLabel]
 class GroupOptions(BaseModel):
     """Fields of every grouped rule (mixed into the rule models; carries no behaviour of its own)."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True)
+    model_config = ConfigDict(use_attribute_docstrings=True, defer_build=True)
 
     by: str | list[str] = Field(min_length=1)
     """Column (or list of columns, for intersectional groups) that defines the groups."""

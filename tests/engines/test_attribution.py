@@ -108,7 +108,9 @@ def mixed() -> tuple[pd.DataFrame, pd.Series]:
 
 def _lightgbm() -> Any:
     lightgbm = pytest.importorskip("lightgbm")
-    return lightgbm.LGBMClassifier(n_estimators=50, num_leaves=8, verbose=-1, random_state=0)
+    return lightgbm.LGBMClassifier(
+        n_estimators=50, num_leaves=8, verbose=-1, random_state=0, n_jobs=1
+    )
 
 
 def _xgboost() -> Any:
@@ -201,7 +203,7 @@ def test_first_class_is_the_negated_margin(numeric: tuple[pd.DataFrame, pd.Serie
 
 @pytest.mark.parametrize("family", ["lightgbm", "xgboost", "hist_gradient_boosting"])
 def test_multiclass_tree_values_equal_shap(family: str) -> None:
-    X, _ = _numeric_data(800, seed=3)
+    X, _ = _numeric_data(400, seed=3)
     y = np.digitize(X["age"] + X["income"], [-0.7, 0.7])
     model = TREE_CLASSIFIERS[family]().fit(X, y)
     for index in range(3):
@@ -359,8 +361,8 @@ def test_permutation_explainer_is_exact_for_two_features() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, X["age"] * X["income"])
-    data = X.iloc[:10]
-    result = explain(model, data, explainer="permutation", background_size=10)
+    data = X.iloc[:4]
+    result = explain(model, data, explainer="permutation", background_size=4)
     expected = _enumerated_shapley(model.predict, data, data)
 
     assert result.explainer == "permutation"
@@ -372,11 +374,11 @@ def test_model_agnostic_additivity_with_sampled_background(
     small_mlp: tuple[Any, pd.DataFrame], method: str
 ) -> None:
     model, X = small_mlp
-    result = explain(model, X, explainer=method, max_rows=15, background_size=40, seed=3)
+    result = explain(model, X, explainer=method, max_rows=5, background_size=40, seed=3)
     rows = _explained_rows(result, X)
     output = model.predict_proba(X.iloc[rows])[:, 1]
 
-    assert (result.rows, result.background_rows) == (15, 40)
+    assert (result.rows, result.background_rows) == (5, 40)
     np.testing.assert_allclose(
         result.values.sum(axis=1) + result.expected_value, output, rtol=0, atol=1e-9
     )
@@ -418,9 +420,9 @@ def test_permutation_is_seeded_and_leaves_the_global_rng_alone(
     model, X = small_mlp
     np.random.seed(123)
     state = np.random.get_state()
-    first = explain(model, X, explainer="permutation", max_rows=5, background_size=20, seed=7)
+    first = explain(model, X, explainer="permutation", max_rows=3, background_size=20, seed=7)
     after = np.random.get_state()
-    second = explain(model, X, explainer="permutation", max_rows=5, background_size=20, seed=7)
+    second = explain(model, X, explainer="permutation", max_rows=3, background_size=20, seed=7)
 
     assert np.array_equal(state[1], after[1])
     assert state[2] == after[2]
@@ -501,9 +503,9 @@ def test_column_mixing_step_is_refused_but_permutation_works(
         explain(pipe, X)
     assert "explainer='permutation'" in info.value.message
 
-    result = explain(pipe, X, explainer="permutation", max_rows=5, background_size=20)
+    result = explain(pipe, X, explainer="permutation", max_rows=3, background_size=20)
     assert result.explainer == "permutation"
-    assert result.values.shape == (5, 5)
+    assert result.values.shape == (3, 5)
 
 
 def test_permutation_explains_a_pipeline_on_raw_text_columns(

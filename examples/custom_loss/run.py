@@ -13,6 +13,7 @@ exit code (1 here: one rule fails on purpose).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -28,8 +29,9 @@ def main() -> int:
     import rulecheck_focal
 
     rulecheck_focal.register(overwrite=True)  # overwrite: harmless if run twice in one process
-    report = rulecheck.evaluate(POLICY)
-    print(render(report))
+    # Relative to the working directory, so that the report shows short paths.
+    report = rulecheck.evaluate(Path(os.path.relpath(POLICY)))
+    print(render(report), end="")
     return int(report.exit_code())
 
 

@@ -73,17 +73,14 @@ GAMMA = 2.0
 
 
 def build_preprocess() -> ColumnTransformer:
+    # The output is a sparse matrix (12 non-zeros in 101 columns per row): both fits run several
+    # times faster on it than on a dense one.
     return ColumnTransformer(
         [
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore"),
-                CATEGORICAL,
-            ),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
             ("numeric", StandardScaler(), NUMERIC),
         ],
-        # The output stays sparse (12 non-zeros in 101 columns per row), which makes each
-        # evaluation of the focal objective several times faster than a dense matrix.
+        sparse_threshold=1.0,
     )
 
 

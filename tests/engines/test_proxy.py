@@ -136,7 +136,7 @@ def test_planted_proxy_is_found_and_noise_is_not() -> None:
     nmi = associations(X, protected)
     cramer = associations(X, protected, categorical_measure="cramers_v")
 
-    assert nmi["zip_group"] == (pytest.approx(nmi["zip_group"].score), "nmi")
+    assert nmi["zip_group"].measure == "nmi"
     assert nmi["zip_group"].score > 0.7
     assert cramer["zip_group"].score > 0.7
     assert nmi["zip_income"].measure == "correlation_ratio"

@@ -25,11 +25,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom_loss"
 # rule id -> (status, value shown in the report); the values are quoted in the policy comments
 # and the README, as baseline -> candidate changes or the candidate's gap.
 EXPECTED = {
-    "log-loss-gap-sex": ("pass", -0.0542),  # gap 0.1987 -> 0.1444
-    "focal-gap-race": ("pass", 0.0500),  # gap 0.1415 -> 0.0500, max_difference 0.08
-    "tpr-gap-sex-no-wider": ("pass", 0.0011),  # gap 0.0622 -> 0.0633
-    "roc-auc-no-worse": ("pass", 0.0003),  # 0.9055 -> 0.9052
-    "log-loss-no-worse": ("fail", 0.0869),  # 0.3178 -> 0.4047
+    "log-loss-gap-sex": ("pass", -0.05423),  # gap 0.1987 -> 0.1444
+    "focal-gap-race": ("pass", 0.05002),  # gap 0.1415 -> 0.0500, max_difference 0.08
+    "tpr-gap-sex-no-wider": ("pass", 0.00108),  # gap 0.0622 -> 0.0633
+    "roc-auc-no-worse": ("pass", 0.00030),  # 0.9055 -> 0.9052
+    "log-loss-no-worse": ("fail", 0.08685),  # 0.3178 -> 0.4047
 }
 
 
@@ -90,5 +90,5 @@ def test_policy_gives_the_designed_verdicts(registry: LossRegistry) -> None:
     assert list(got) == list(EXPECTED)
     for rule_id, (status, value) in EXPECTED.items():
         assert got[rule_id][0] == status, (rule_id, report.verdicts)
-        assert got[rule_id][1] == pytest.approx(value, abs=5e-5), rule_id
+        assert got[rule_id][1] == pytest.approx(value, abs=1e-5), rule_id
     assert report.exit_code() == rulecheck.ExitCode.VIOLATIONS

@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["focal", "register"]
 
 
-def focal(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, gamma: float = 2.0) -> npt.NDArray[np.float64]:
+def focal(
+    y_true: npt.ArrayLike, y_pred: npt.ArrayLike, gamma: float = 2.0
+) -> npt.NDArray[np.float64]:
     """Binary focal loss per row: ``-(1 - p_t) ** gamma * log(p_t)``.
 
     Parameters

@@ -250,7 +250,12 @@ def _explain(kind: str) -> int:
     for name, field in cls.model_fields.items():
         if name == "kind":
             continue
-        default = "required" if field.is_required() else f"default {field.default!r}"
+        if field.is_required():
+            default = "required"
+        elif field.default_factory is not None:
+            default = f"default {field.get_default(call_default_factory=True)!r}"
+        else:
+            default = f"default {field.default!r}"
         print(f"- {name} ({default}): {field.description or ''}".rstrip(": "))
     return ExitCode.OK
 

@@ -12,8 +12,8 @@ in the loss that fitted the logistic weights:
 - ``candidate.skops``: binary focal loss with ``gamma=2`` (``rulecheck_focal.focal``), minimized
   with scipy's L-BFGS-B on the same transformed matrix with the same L2 penalty. The weights are
   then put into a plain ``LogisticRegression`` (``coef_``, ``intercept_``, ``classes_``,
-  ``n_features_in_``), so the saved candidate is an ordinary pipeline: no custom class, and skops
-  loads it without ``--trust-model``.
+  ``n_features_in_``, ``n_iter_``), so the saved candidate is an ordinary pipeline: no custom
+  class, and skops loads it without ``--trust-model``.
 
 ``sex`` and ``race`` are audited but are not inputs. Both models are fitted on the 32,561 rows
 with ``split == "train"``; ``adult_test.csv.gz`` holds the 16,281 ``test`` rows, which the policy
@@ -128,8 +128,9 @@ def fit_focal(
     )
     if not result.success:
         raise SystemExit(f"focal fit did not converge: {result.message}")
-    # The fitted state LogisticRegression.predict_proba needs, and nothing else: the saved
-    # object is indistinguishable from one that LogisticRegression.fit produced.
+    # The attributes LogisticRegression.fit sets (for 0/1 labels and array input), and nothing
+    # else: the saved object looks like any fitted LogisticRegression, and predict_proba is the
+    # usual sigmoid of X @ coef_.T + intercept_.
     model = LogisticRegression(C=C)
     model.coef_ = result.x[:-1].reshape(1, -1)
     model.intercept_ = result.x[-1:].copy()

@@ -85,7 +85,11 @@ NOT_CALLABLE = "loss {name!r} must be callable; got {type}"
 BAD_SIGNATURE = "loss {name!r} must accept (y_true, y_pred, **params): {detail}"
 BUILTIN_PROTECTED = "loss {name!r} is built in and cannot be replaced; register another name"
 DUPLICATE = "loss {name!r} is already registered; pass overwrite=True to replace it"
-UNKNOWN = "unknown loss {name!r}; registered losses: {names}"
+UNKNOWN = (
+    "unknown loss {name!r}; registered losses: {names}. Register one with "
+    "rulecheck.register_loss(name, fn) before evaluating, or install a package that provides it "
+    "under the 'rulecheck.losses' entry-point group"
+)
 PLUGIN_FAILED = "loss {name!r} from entry point {value!r} could not be loaded: {error}"
 PLUGIN_AMBIGUOUS = "loss {name!r} is provided by several installed packages: {values}"
 PLUGIN_BAD_OBJECT = "entry point {value!r} for loss {name!r} must be a callable or a LossSpec"

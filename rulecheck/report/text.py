@@ -18,6 +18,9 @@ _COLORS = {
 }
 
 
+_CHANGE_BOUNDS = ("max_increase", "max_decrease", "max_relative_increase")
+
+
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
@@ -67,7 +70,10 @@ def render(report: Report, color: bool = False) -> str:
     rows = [("STATUS", "RULE", "VALUE", "BOUND", "GROUPS")]
     for v in report.verdicts:
         bound = f"{v.bound} {_num(v.threshold)}" if v.bound else ""
-        rows.append((v.status.value.upper(), v.rule_id, _num(v.value), bound, _worst_groups(v)))
+        value = _num(v.value)
+        if v.bound in _CHANGE_BOUNDS and v.value is not None:
+            value = f"Δ{v.value:+.4g}"  # a change from the baseline, not the value itself
+        rows.append((v.status.value.upper(), v.rule_id, value, bound, _worst_groups(v)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for index, row in enumerate(rows):
         cells = [row[i].ljust(widths[i]) for i in range(4)]

@@ -40,7 +40,7 @@ from pydantic import field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from rulecheck.errors import InputError
-from rulecheck.rules._base import EvalContext, Measurement, RuleBase, at_least, at_most, fmt
+from rulecheck.rules._base import EvalContext, Measurement, RuleBase, at_least, at_most
 from rulecheck.rules.group_metric import check_rate_bound
 
 __all__ = ["Performance"]
@@ -100,9 +100,4 @@ class Performance(RuleBase):
             checks.append(at_least("min", value, self.min, self.metric))
         if self.max is not None:
             checks.append(at_most("max", value, self.max, self.metric))
-        return Measurement(
-            checks=tuple(checks),
-            primary=value,
-            subject=self.metric,
-            context=f"overall {fmt(value)}",
-        )
+        return Measurement(checks=tuple(checks), primary=value, subject=self.metric)

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import log_loss
 
@@ -82,6 +83,12 @@ def test_entry_point_names_the_focal_function(rulecheck_focal: ModuleType) -> No
     assert entry_points == {"focal": "rulecheck_focal:focal"}
     module, _, attribute = entry_points["focal"].partition(":")
     assert getattr(sys.modules[module], attribute) is rulecheck_focal.focal
+
+
+def test_audit_data_is_the_adult_test_split() -> None:
+    adult = pd.read_csv(EXAMPLE.parent / "adult" / "adult.csv.gz")
+    expected = adult[adult["split"] == "test"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.read_csv(EXAMPLE / "adult_test.csv.gz"), expected)
 
 
 def test_policy_gives_the_designed_verdicts(registry: LossRegistry) -> None:

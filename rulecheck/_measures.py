@@ -31,3 +31,35 @@ class GroupTable:
     values: tuple[float | None, ...]
     overall: float | None
     overall_n: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionTable:
+    """Mean |contribution| per input feature, overall and per group, from one explanation.
+
+    ``features`` are the model's raw input columns; ``mean_abs[j]`` is feature j's mean absolute
+    contribution over the explained rows. With groups, ``group_mean_abs[g][j]`` is the same over
+    the explained rows of group g (``group_n[g]`` of them). The provenance fields say which
+    explainer ran, on which output, on how many rows, with which seed.
+    """
+
+    features: tuple[str, ...]
+    mean_abs: tuple[float, ...]
+    explainer: str
+    output: str
+    rows: int
+    seed: int
+    background_rows: int | None
+    by: tuple[str, ...] = ()
+    group_keys: tuple[GroupKey, ...] = ()
+    group_n: tuple[int, ...] = ()
+    group_mean_abs: tuple[tuple[float, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyScore:
+    """How strongly one input feature is associated with a protected attribute."""
+
+    feature: str
+    score: float
+    measure: str

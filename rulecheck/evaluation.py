@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy.typing as npt
 import pandas as pd
 
-from rulecheck.engines.context import DataContext, TargetSpec
+from rulecheck.engines.context import AttributionSpec, DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
 from rulecheck.engines.model import ModelAdapter, adapt, load_model
@@ -134,8 +134,16 @@ def evaluate(
         return _report(
             policy, tuple(_all_errors(policy, str(exc))), data_info, model_info, (str(exc),)
         )
+    attribution = _attribution_spec(policy)
     context = DataContext(
-        frame, spec, model=adapter, predictions=predictions, scores=scores, losses=loss_registry
+        frame,
+        spec,
+        model=adapter,
+        predictions=predictions,
+        scores=scores,
+        losses=loss_registry,
+        attribution=attribution,
+        feature_groups=policy.feature_groups,
     )
     baseline_spec = replace(
         spec,
@@ -157,6 +165,8 @@ def evaluate(
             predictions=baseline_predictions,
             scores=baseline_scores,
             losses=loss_registry,
+            attribution=attribution,
+            feature_groups=policy.feature_groups,
         )
         if has_baseline
         else None
@@ -178,6 +188,19 @@ def evaluate(
 
 
 T = TypeVar("T")
+
+
+def _attribution_spec(policy: Policy) -> AttributionSpec:
+    settings = policy.attribution
+    if settings is None:
+        return AttributionSpec()
+    return AttributionSpec(
+        explainer=settings.explainer,
+        output=settings.output,
+        max_rows=settings.max_rows,
+        background_size=settings.background_size,
+        seed=settings.seed,
+    )
 
 
 def _pick(explicit: T | None, default: T | None) -> T | None:

@@ -11,7 +11,7 @@ import difflib
 import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path as FsPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,7 +29,7 @@ from rulecheck.errors import PolicyError, PolicyProblem
 from rulecheck.rules import KINDS, Rule, RuleBase
 from rulecheck.verdict import SourceRef
 
-__all__ = ["Policy", "Target", "load_policy", "policy_from_text"]
+__all__ = ["AttributionSettings", "Policy", "Target", "load_policy", "policy_from_text"]
 
 Label = str | int | float | bool
 
@@ -82,6 +82,30 @@ class Target(BaseModel):
         return value
 
 
+class AttributionSettings(BaseModel):
+    """How attributions are computed: once per run, shared by every rule that needs them."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
+    )
+
+    explainer: Literal["auto", "tree", "linear", "permutation", "exact"] = "auto"
+    """auto: exact TreeSHAP for tree models, exact linear SHAP for linear models, else a
+    model-agnostic explainer on a seeded background sample."""
+    output: Literal["auto", "log_odds", "probability", "raw"] = "auto"
+    """The explained model output (auto: log-odds for logistic tree/linear models, probability
+    for model-agnostic classifiers, raw for regressors)."""
+    max_rows: int | None = Field(default=None, ge=1)
+    """Explain a seeded sample of at most this many rows (default: every row)."""
+    background_size: int = Field(default=100, ge=1)
+    """Background rows for the model-agnostic and interventional explainers."""
+    seed: int = Field(default=0, ge=0)
+    """Seed of the row and background samples and of the permutations."""
+
+
+FeatureGroupName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")]
+
+
 class Policy(BaseModel):
     """A versioned set of rules about one model (or one column of predictions)."""
 
@@ -97,6 +121,10 @@ class Policy(BaseModel):
     """What the policy is for, who owns it."""
     target: Target | None = None
     """Default data, label, predictions or model for ``rulecheck check``."""
+    attribution: AttributionSettings | None = None
+    """Explainer settings for attribution rules."""
+    feature_groups: dict[FeatureGroupName, Annotated[list[str], Field(min_length=1)]] | None = None
+    """Named lists of features (names or globs) that attribution and proxy rules can refer to."""
     rules: list[Rule] = Field(min_length=1)
     """The rules; each needs a unique ``id`` and a ``kind``."""
 

@@ -202,7 +202,7 @@ def _tree_kind(est: Any) -> tuple[Literal["tree"], bool] | None:
     if top_module(est) == "xgboost":
         import xgboost
 
-        if isinstance(est, xgboost.XGBModel):
+        if isinstance(est, xgboost.XGBModel) and getattr(est, "booster", None) != "gblinear":
             objective = str(est.get_xgb_params().get("objective", ""))
             return "tree", objective in {"binary:logistic", "multi:softprob", "multi:softmax"}
     return None

@@ -222,9 +222,15 @@ def _column_transformer_owners(ct: ColumnTransformer, n_in: int, n_out: int) -> 
 def _feature_union_owners(union: FeatureUnion, n_in: int, n_out: int) -> IntArray:
     parts = []
     for _, transformer in union.transformer_list:
-        if transformer is None or transformer == "drop":
+        if transformer is None or (isinstance(transformer, str) and transformer == "drop"):
             continue
-        width = len(transformer.get_feature_names_out())
+        if isinstance(transformer, str):  # "passthrough"
+            width = n_in
+        else:
+            try:
+                width = len(transformer.get_feature_names_out())
+            except (AttributeError, ValueError, TypeError):  # no way to know its width
+                raise MixedColumnsError(transformer) from None
         parts.append(column_owners(transformer, n_in, width))
     owners = np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
     if owners.shape != (n_out,):

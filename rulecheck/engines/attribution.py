@@ -113,6 +113,9 @@ class Attribution:
     background_rows : int or None
         Background rows for the linear, interventional-tree and model-agnostic explainers; None
         for path-dependent TreeSHAP, whose background is the training data recorded in the trees.
+    row_index : numpy.ndarray or None
+        Positions in ``X`` of the explained rows (``values[i]`` explains ``X.iloc[row_index[i]]``);
+        None when every row was explained, in order.
     """
 
     features: tuple[str, ...]
@@ -123,6 +126,7 @@ class Attribution:
     rows: int
     seed: int
     background_rows: int | None
+    row_index: IntArray | None = None
 
     def mean_abs(self) -> FloatArray:
         """Mean absolute contribution of each feature over the explained rows."""
@@ -239,6 +243,7 @@ def explain(
         rows=values.shape[0],
         seed=seed,
         background_rows=background_rows,
+        row_index=rows,
     )
 
 

@@ -8,15 +8,16 @@ predictions gets the same ERROR message and the model is called once, not once p
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from rulecheck._measures import GroupTable
+from rulecheck._measures import AttributionTable, GroupTable, ProxyScore
 from rulecheck.engines.fairness import (
     COUNT_METRICS,
     VALUE_METRICS,
@@ -30,7 +31,10 @@ from rulecheck.engines.losses import LossRegistry, get_loss, group_mean_loss, pe
 from rulecheck.engines.model import ModelAdapter
 from rulecheck.errors import InputError
 
-__all__ = ["DataContext", "TargetSpec"]
+if TYPE_CHECKING:
+    from rulecheck.engines.attribution import Attribution
+
+__all__ = ["AttributionSpec", "DataContext", "TargetSpec"]
 
 T = TypeVar("T")
 Label = str | int | float | bool
@@ -50,6 +54,23 @@ NEEDS_LABEL = "needs true labels: give target.label (CLI: --label)"
 NEEDS_PREDICTIONS = (
     "no predictions: give target.prediction (a column), target.score, or target.model "
     "(CLI: --prediction, --score or --model)"
+)
+
+
+@dataclass(frozen=True)
+class AttributionSpec:
+    """How attributions are computed (the policy's ``attribution`` block)."""
+
+    explainer: str = "auto"
+    output: str = "auto"
+    max_rows: int | None = None
+    background_size: int = 100
+    seed: int = 0
+
+
+NEEDS_MODEL = (
+    "needs a model to explain: give target.model (CLI: --model); a predictions-only audit "
+    "has no attributions"
 )
 
 
@@ -93,9 +114,13 @@ class DataContext:
         predictions: npt.ArrayLike | None = None,
         scores: npt.ArrayLike | None = None,
         losses: LossRegistry | None = None,
+        attribution: AttributionSpec | None = None,
+        feature_groups: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.frame = frame
         self.losses = losses
+        self.attribution_spec = attribution or AttributionSpec()
+        self.feature_groups = dict(feature_groups or {})
         self.spec = spec
         self.model = model
         self._given_predictions = None if predictions is None else np.asarray(predictions)
@@ -430,6 +455,127 @@ class DataContext:
             raise InputError(f"{metric} is not available per group", subject=metric)
         total = float(overall[0])
         return per_group, None if np.isnan(total) else total
+
+    # -- attributions and proxies ------------------------------------------------------------
+    def explanation(self) -> Attribution:
+        """SHAP attributions of the model on its inputs, computed once per run."""
+
+        def compute() -> Attribution:
+            if self.model is None:
+                raise InputError(NEEDS_MODEL, subject="needs")
+            from rulecheck.engines.attribution import explain
+
+            spec = self.attribution_spec
+            return explain(
+                self.model.raw,
+                self.features(),
+                explainer=spec.explainer,  # type: ignore[arg-type]  # validated by the policy
+                output=spec.output,  # type: ignore[arg-type]  # validated by the policy
+                max_rows=spec.max_rows,
+                seed=spec.seed,
+                positive_class=self.spec.positive_label,
+                background_size=spec.background_size,
+            )
+
+        return self._once("explanation", compute)
+
+    def attribution(self, by: tuple[str, ...]) -> AttributionTable:
+        def compute() -> AttributionTable:
+            result = self.explanation()
+            magnitude = np.abs(result.values)
+            table = AttributionTable(
+                features=result.features,
+                mean_abs=tuple(float(v) for v in magnitude.mean(axis=0)),
+                explainer=result.explainer,
+                output=result.output,
+                rows=result.rows,
+                seed=result.seed,
+                background_rows=result.background_rows,
+            )
+            if not by:
+                return table
+            grouping = self.grouping(by)
+            codes = grouping.codes if result.row_index is None else grouping.codes[result.row_index]
+            counts = np.bincount(codes, minlength=grouping.n_groups)
+            sums = np.zeros((grouping.n_groups, magnitude.shape[1]))
+            np.add.at(sums, codes, magnitude)
+            present = counts > 0
+            means = sums[present] / counts[present, None]
+            return replace(
+                table,
+                by=tuple(by),
+                group_keys=tuple(k for k, p in zip(grouping.keys, present, strict=True) if p),
+                group_n=tuple(int(c) for c in counts[present]),
+                group_mean_abs=tuple(tuple(float(v) for v in row) for row in means),
+            )
+
+        return _naming("attribution", lambda: self._once(("attribution", tuple(by)), compute))
+
+    def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
+        """Model inputs named by ``selectors``: names, globs ('zip_*') or policy feature groups.
+
+        A column of the data that the model does not read is kept (its attribution is 0); a
+        name that is neither, or a glob that matches no input, is an InputError.
+        """
+        inputs = [str(c) for c in self.features().columns]
+        found: list[str] = []
+        for selector in selectors:
+            members = self.feature_groups.get(selector, (selector,))
+            for member in members:
+                if any(ch in member for ch in "*?["):
+                    matched = [c for c in inputs if fnmatch.fnmatchcase(c, member)]
+                    if not matched:
+                        raise InputError(
+                            f"feature pattern {member!r} matches no model input "
+                            f"(inputs: {', '.join(inputs[:30])})",
+                            subject=member,
+                        )
+                    found.extend(matched)
+                elif member in inputs or member in self.frame.columns:
+                    found.append(member)
+                else:
+                    raise InputError(
+                        missing_column_message(member, self.frame, "feature"), subject=member
+                    )
+        return tuple(dict.fromkeys(found))
+
+    def proxy_scores(
+        self, protected: str, candidates: Sequence[str] | None, measure: str
+    ) -> tuple[ProxyScore, ...]:
+        """Association of each candidate feature with the protected attribute."""
+
+        def compute() -> tuple[ProxyScore, ...]:
+            from rulecheck.engines.proxy import associations
+
+            attribute = self.column(protected, "protected attribute column")
+            X = self._candidates(protected, candidates)
+            scores = associations(X, attribute, measure=measure)  # type: ignore[arg-type]
+            return tuple(ProxyScore(str(name), a.score, a.measure) for name, a in scores.items())
+
+        key = ("proxy", protected, None if candidates is None else tuple(candidates), measure)
+        return self._once(key, compute)
+
+    def protected_auc(self, protected: str, candidates: Sequence[str] | None) -> float:
+        """Cross-validated ROC AUC of predicting the protected attribute from the candidates."""
+
+        def compute() -> float:
+            from rulecheck.engines.proxy import predictability_auc
+
+            attribute = self.column(protected, "protected attribute column")
+            X = self._candidates(protected, candidates)
+            return predictability_auc(X, attribute, seed=self.attribution_spec.seed)
+
+        key = ("protected_auc", protected, None if candidates is None else tuple(candidates))
+        return self._once(key, compute)
+
+    def _candidates(self, protected: str, candidates: Sequence[str] | None) -> pd.DataFrame:
+        if candidates is None:
+            names = [str(c) for c in self.features().columns if c != protected]
+        else:
+            names = [n for n in self.resolve_features(candidates) if n != protected]
+        if not names:
+            raise InputError(f"no candidate features besides {protected!r}", subject=protected)
+        return self.frame[names]
 
     # -- losses --------------------------------------------------------------------------
     def margins(self) -> FloatArray:

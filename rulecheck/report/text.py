@@ -30,7 +30,9 @@ def _paint(text: str, status: Status, color: bool) -> str:
 
 
 def _worst_groups(verdict: Verdict) -> str:
-    """The highest and lowest compared groups, as shown evidence (no computation)."""
+    """The highest and lowest compared groups, or the top features, as shown evidence."""
+    if verdict.features:
+        return "; ".join(f"{f.feature} {_num(f.value)}" for f in verdict.features[:3])
     deciding = next(
         (c for c in verdict.checks if c.bound == verdict.bound and c.value == verdict.value), None
     )
@@ -50,8 +52,6 @@ def _worst_groups(verdict: Verdict) -> str:
         + f" (n={group.n})"
         for group in shown
     ]
-    if verdict.features:
-        parts = [f"{f.feature} {_num(f.value)}" for f in verdict.features[:3]]
     return "; ".join(parts)
 
 
@@ -67,7 +67,7 @@ def render(report: Report, color: bool = False) -> str:
         where = report.model.get("path", report.model.get("source", ""))
         lines.append(f"model: {where} ({report.model.get('type', '?')})")
     lines.append("")
-    rows = [("STATUS", "RULE", "VALUE", "BOUND", "GROUPS")]
+    rows = [("STATUS", "RULE", "VALUE", "BOUND", "EVIDENCE")]
     for v in report.verdicts:
         bound = f"{v.bound} {_num(v.threshold)}" if v.bound else ""
         value = _num(v.value)

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import Field
 
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase
+from rulecheck.rules.attribution import Attribution
 from rulecheck.rules.demographic_parity import DemographicParity
 from rulecheck.rules.disparate_impact import DisparateImpact
 from rulecheck.rules.equal_opportunity import EqualOpportunity
@@ -18,6 +19,7 @@ from rulecheck.rules.equalized_odds import EqualizedOdds
 from rulecheck.rules.group_metric import GroupMetric
 from rulecheck.rules.loss_disparity import LossDisparity
 from rulecheck.rules.performance import Performance
+from rulecheck.rules.proxy import Proxy
 
 __all__ = ["ALL_RULES", "EvalContext", "Measurement", "Rule", "RuleBase", "rule_class"]
 
@@ -29,6 +31,8 @@ ALL_RULES: tuple[type[RuleBase], ...] = (
     DisparateImpact,
     Performance,
     LossDisparity,
+    Attribution,
+    Proxy,
 )
 
 Rule = Annotated[
@@ -38,7 +42,9 @@ Rule = Annotated[
     | EqualizedOdds
     | DisparateImpact
     | Performance
-    | LossDisparity,
+    | LossDisparity
+    | Attribution
+    | Proxy,
     Field(discriminator="kind"),
 ]
 

@@ -7,13 +7,13 @@ the protocol does the computing. This keeps ``rulecheck validate`` free of numpy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from rulecheck._measures import GroupTable
+from rulecheck._measures import AttributionTable, GroupTable, ProxyScore
 from rulecheck.errors import InputError
 from rulecheck.verdict import (
     BaselineChange,
@@ -93,6 +93,24 @@ class EvalContext(Protocol):
 
     def group_loss(self, name: str, params: Mapping[str, float], by: tuple[str, ...]) -> GroupTable:
         """Mean of the per-row loss ``name`` (built-in or registered) per group and overall."""
+        ...
+
+    def attribution(self, by: tuple[str, ...]) -> AttributionTable:
+        """Mean |SHAP| per model input, overall and per group of ``by`` (may be empty)."""
+        ...
+
+    def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
+        """Feature names for names, globs and the policy's named feature groups."""
+        ...
+
+    def proxy_scores(
+        self, protected: str, candidates: Sequence[str] | None, measure: str
+    ) -> tuple[ProxyScore, ...]:
+        """Association of each candidate feature (default: every model input) with ``protected``."""
+        ...
+
+    def protected_auc(self, protected: str, candidates: Sequence[str] | None) -> float:
+        """Cross-validated ROC AUC of predicting ``protected`` from the candidate features."""
         ...
 
 

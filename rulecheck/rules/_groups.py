@@ -33,6 +33,7 @@ from rulecheck.verdict import Check, GroupValue, Scalar
 __all__ = [
     "Bounds",
     "GroupOptions",
+    "check_selector",
     "compare_groups",
     "group_label",
     "measure_metrics",
@@ -73,7 +74,7 @@ class GroupOptions(BaseModel):
     ) -> list[GroupSelector] | None:
         if value is not None:
             for item in value:
-                _check_selector(item, info.data.get("by"), "groups")
+                check_selector(item, info.data.get("by"), "groups")
         return value
 
     @field_validator("reference_group")
@@ -82,7 +83,7 @@ class GroupOptions(BaseModel):
         cls, value: GroupSelector | None, info: ValidationInfo
     ) -> GroupSelector | None:
         if value is not None:
-            _check_selector(value, info.data.get("by"), "reference_group")
+            check_selector(value, info.data.get("by"), "reference_group")
             if info.data.get("relative_to", "groups") == "overall":
                 raise PydanticCustomError(
                     "conflicting_options", "give either reference_group or relative_to: overall"
@@ -94,7 +95,7 @@ class GroupOptions(BaseModel):
         return (self.by,) if isinstance(self.by, str) else tuple(self.by)
 
 
-def _check_selector(item: GroupSelector, by: Any, field: str) -> None:
+def check_selector(item: GroupSelector, by: Any, field: str) -> None:
     if by is None:  # `by` itself is invalid and already reported
         return
     columns = [by] if isinstance(by, str) else list(by)
@@ -142,19 +143,18 @@ def _matches(value: Scalar, wanted: GroupLabel) -> bool:
     return str(value) == str(wanted)
 
 
-def resolve_key(table: GroupTable, selector: GroupSelector, what: str) -> int:
-    """Index of the group named by ``selector`` in ``table``; InputError if absent."""
+def resolve_key(
+    by: Sequence[str], keys: Sequence[GroupKey], selector: GroupSelector, what: str
+) -> int:
+    """Index of the group named by ``selector`` among ``keys``; InputError if absent."""
     wanted: tuple[GroupLabel, ...]
-    if isinstance(selector, dict):
-        wanted = tuple(selector[column] for column in table.by)
-    else:
-        wanted = (selector,)
-    for index, key in enumerate(table.keys):
+    wanted = tuple(selector[column] for column in by) if isinstance(selector, dict) else (selector,)
+    for index, key in enumerate(keys):
         if all(_matches(v, w) for v, w in zip(key, wanted, strict=True)):
             return index
-    present = "; ".join(group_label(table.by, k) for k in table.keys[:20])
-    more = f" and {len(table.keys) - 20} more" if len(table.keys) > 20 else ""
-    named = group_label(table.by, wanted)
+    present = "; ".join(group_label(by, k) for k in keys[:20])
+    more = f" and {len(keys) - 20} more" if len(keys) > 20 else ""
+    named = group_label(by, wanted)
     raise InputError(f"{what} {named} does not occur in the data; groups present: {present}{more}")
 
 
@@ -169,10 +169,12 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
         bounds = Bounds(max_difference=math.inf)
     indices = list(range(len(table.keys)))
     if options.groups is not None:
-        indices = [resolve_key(table, selector, "group") for selector in options.groups]
+        indices = [
+            resolve_key(table.by, table.keys, selector, "group") for selector in options.groups
+        ]
     ref_index: int | None = None
     if options.reference_group is not None:
-        ref_index = resolve_key(table, options.reference_group, "reference_group")
+        ref_index = resolve_key(table.by, table.keys, options.reference_group, "reference_group")
         if ref_index not in indices:
             indices.append(ref_index)
 

@@ -272,6 +272,10 @@ def test_linear_values_equal_shap_linear_explainer(
 
     assert (result.explainer, result.background_rows) == ("linear", len(X))
     np.testing.assert_allclose(result.values, values, rtol=0, atol=TOL)
+    direct_mean_abs = np.abs(values).mean(axis=0)
+    np.testing.assert_allclose(
+        result.shares(), direct_mean_abs / direct_mean_abs.sum(), rtol=0, atol=TOL
+    )
     assert result.expected_value == pytest.approx(
         float(np.ravel(direct.expected_value)[0]), abs=TOL
     )

@@ -8,10 +8,17 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
 
 import rulecheck
 
 CASES_DIR = Path(__file__).parent / "cases"
+_ESTIMATORS = {
+    "LinearRegression": LinearRegression,
+    "LogisticRegression": LogisticRegression,
+    "DecisionTreeClassifier": DecisionTreeClassifier,
+}
 
 
 def _cases() -> list[Any]:
@@ -33,7 +40,13 @@ def test_case(kind: str, case: dict[str, Any]) -> None:
         columns["prediction"] = "p"
     if "s" in data:
         columns["score"] = "s"
-    report = rulecheck.evaluate(policy, data=data, **columns)
+    model = None
+    if "fit" in case:
+        fit = case["fit"]
+        estimator = _ESTIMATORS[fit["estimator"]]()
+        model = estimator.fit(data[fit["features"]], data[fit["label"]])
+        columns = {"label": fit["label"], "features": fit["features"]}  # type: ignore[dict-item]
+    report = rulecheck.evaluate(policy, data=data, model=model, **columns)
     (verdict,) = report.verdicts
     expect = case["expect"]
     assert verdict.status.value == expect["status"], verdict.message

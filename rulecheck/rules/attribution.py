@@ -1,0 +1,290 @@
+"""attribution: bounds on a feature's share of the model's total mean |SHAP| attribution.
+
+**What it checks**
+Explains the model with SHAP (exact TreeSHAP for tree models, exact linear SHAP for linear
+models, a seeded model-agnostic explainer otherwise; see the policy's ``attribution`` block),
+attributes every contribution to the user's raw input columns (one-hot columns of a pipeline are
+summed back to their source column), and computes each input's **share**: its mean absolute
+contribution divided by the sum over all inputs. ``features`` lists names, globs (``"zip_*"``)
+or named ``feature_groups`` of the policy. Bounds, each applied to every listed feature
+separately, or to their summed share with ``combined: true``:
+
+- ``max_share``: the share must not exceed this (e.g. 0.05 for protected attributes);
+- ``min_share``: the share must be at least this (a documented risk driver must matter);
+- ``max_mean_abs``: the mean |contribution| in the model output's units;
+- ``max_rank``: the feature must **not** be among the ``max_rank`` most important inputs
+  (rank 1 = largest share; passes when its rank is greater than ``max_rank``).
+
+With ``by``, shares are computed within each group and every group (with at least
+``min_group_size`` explained rows) must pass. A listed column that the data has but the model
+does not read has share 0. The verdict lists the top features with their shares, and says which
+explainer ran, on which output, on how many rows and with which seed.
+
+Limits: SHAP attributions are not causal. Correlated features share credit, so a protected
+attribute's influence can hide in its proxies (pair this rule with ``proxy``). TreeSHAP's
+path-dependent attributions and interventional ones differ for correlated inputs. Choose
+thresholds from the distribution of shares of harmless features: with 20 inputs, an average input
+holds 5%.
+
+**Why it matters**
+A fairness metric says who is hurt; attribution says what drives the decision. Many
+organizations forbid protected attributes from driving a model, and regulators ask which factors
+a decision relied on. No peer tool can gate a deployment on that.
+
+**Example**
+Passing (sex and race hold 0.8% and 1.1% of the attribution):
+
+```yaml
+- id: no-protected-attribution
+  kind: attribution
+  features: [sex, race]
+  max_share: 0.05
+```
+
+Failing when the model leans on ``personal_status_sex`` (share 0.12 > 0.05), or when a required
+driver does not matter:
+
+```yaml
+- id: income-drives-credit
+  kind: attribution
+  features: [income]
+  min_share: 0.10
+```
+
+**References**
+- Lundberg & Lee (2017), "A Unified Approach to Interpreting Model Predictions" (SHAP).
+- Lundberg et al. (2020), "From local explanations to global understanding with explainable AI
+  for trees" (TreeSHAP).
+- Janzing, Minorics, Blöbaum (2020), "Feature relevance quantification in explainable AI: A
+  causal problem" (interventional vs observational attributions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from rulecheck._measures import AttributionTable
+from rulecheck.errors import InputError
+from rulecheck.rules._base import EvalContext, Measurement, RuleBase, above, at_least, at_most, fmt
+from rulecheck.rules._groups import GroupSelector, check_selector, group_label, resolve_key
+from rulecheck.verdict import Check, FeatureValue, GroupValue, Scalar
+
+__all__ = ["Attribution"]
+
+
+class Attribution(RuleBase):
+    """A listed feature's share of the total mean |SHAP| attribution."""
+
+    summary = "share of SHAP attribution of listed features: max_share, min_share, max_rank"
+
+    kind: Literal["attribution"]
+    features: list[str] = Field(min_length=1)
+    """Feature names, globs ('zip_*') or names of the policy's feature_groups."""
+    combined: bool = False
+    """Bound the summed share of the listed features instead of each one separately."""
+    max_share: float | None = Field(default=None, ge=0, le=1)
+    """Largest allowed share of the total mean |SHAP| attribution."""
+    min_share: float | None = Field(default=None, ge=0, le=1)
+    """Smallest required share (for features that must matter)."""
+    max_mean_abs: float | None = Field(default=None, ge=0)
+    """Largest allowed mean |contribution|, in the units of the explained output."""
+    max_rank: int | None = Field(default=None, ge=1)
+    """The feature must not be among this many most important inputs (rank 1 = largest)."""
+    by: str | list[str] | None = Field(default=None, min_length=1)
+    """Compute shares within each group of this column (or columns); every group must pass."""
+    groups: list[GroupSelector] | None = Field(default=None, min_length=1)
+    """Optional subset of groups (with by)."""
+    min_group_size: int = Field(default=30, ge=1)
+    """Groups with fewer explained rows are reported but not checked."""
+    top: int = Field(default=10, ge=1, le=100)
+    """How many of the most important features the verdict lists."""
+
+    @field_validator("groups")
+    @classmethod
+    def _groups_match_by(
+        cls, value: list[GroupSelector] | None, info: ValidationInfo
+    ) -> list[GroupSelector] | None:
+        if value is not None:
+            if info.data.get("by") is None and "by" in info.data:
+                raise PydanticCustomError("groups_without_by", "groups needs by")
+            for item in value:
+                check_selector(item, info.data.get("by"), "groups")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_a_bound(self) -> Attribution:
+        bounds = (self.max_share, self.min_share, self.max_mean_abs, self.max_rank)
+        if all(b is None for b in bounds) and not self.has_change_bounds():
+            raise PydanticCustomError(
+                "missing_bound",
+                "give at least one bound: max_share, min_share, max_mean_abs, max_rank, "
+                "max_increase, max_decrease, max_relative_increase",
+            )
+        return self
+
+    @property
+    def by_columns(self) -> tuple[str, ...]:
+        if self.by is None:
+            return ()
+        return (self.by,) if isinstance(self.by, str) else tuple(self.by)
+
+    def measure(self, ctx: EvalContext) -> Measurement:
+        table = ctx.attribution(self.by_columns)
+        selected = ctx.resolve_features(self.features)
+        scopes: list[tuple[str, Sequence[float]]] = []
+        groups: list[GroupValue] = []
+        notes: list[str] = []
+        if self.by_columns:
+            indices = list(range(len(table.group_keys)))
+            if self.groups is not None:
+                indices = [resolve_key(table.by, table.group_keys, s, "group") for s in self.groups]
+            small = []
+            for i in indices:
+                label = group_label(table.by, table.group_keys[i])
+                excluded = table.group_n[i] < self.min_group_size
+                value = self._headline(table.features, table.group_mean_abs[i], selected)
+                groups.append(
+                    GroupValue(
+                        group=tuple(zip(table.by, table.group_keys[i], strict=True)),
+                        n=table.group_n[i],
+                        value=value,
+                        excluded=excluded,
+                        metric="attribution share",
+                    )
+                )
+                if excluded:
+                    small.append(f"{label} (n={table.group_n[i]})")
+                else:
+                    scopes.append((f" in {label}", table.group_mean_abs[i]))
+            if small:
+                notes.append(
+                    f"Not checked, fewer than min_group_size {self.min_group_size} explained "
+                    f"rows: {', '.join(small)}."
+                )
+            if not scopes:
+                raise_no_groups(self.min_group_size, self.by_columns)
+        else:
+            scopes.append(("", table.mean_abs))
+        absent = [f for f in selected if f not in table.features]
+        if absent:
+            notes.append(f"Not model inputs (share 0): {', '.join(absent)}.")
+        checks = self._checks(table.features, scopes, selected)
+        features = _top_features(table, selected, self.top)
+        context = "top: " + ", ".join(f"{f.feature} {fmt(f.value)}" for f in features[:3])
+        info: tuple[tuple[str, Scalar], ...] = (
+            ("explainer", table.explainer),
+            ("output", table.output),
+            ("rows", table.rows),
+            ("seed", table.seed),
+            ("background_rows", -1 if table.background_rows is None else table.background_rows),
+        )
+        return Measurement(
+            checks=tuple(checks),
+            primary=checks[0].value
+            if checks
+            else self._headline(table.features, table.mean_abs, selected),
+            subject=checks[0].subject if checks else f"attribution share of {', '.join(selected)}",
+            context=context,
+            groups=tuple(groups),
+            features=features,
+            notes=tuple(notes),
+            info=info,
+        )
+
+    def _headline(
+        self, names: Sequence[str], mean_abs: Sequence[float], selected: Sequence[str]
+    ) -> float:
+        shares = _shares(names, mean_abs)
+        values = [shares.get(f, 0.0) for f in selected]
+        return sum(values) if self.combined else max(values)
+
+    def _checks(
+        self,
+        names: Sequence[str],
+        scopes: Sequence[tuple[str, Sequence[float]]],
+        selected: Sequence[str],
+    ) -> list[Check]:
+        # Each bound becomes one check on its worst case over features (or their sum) and groups.
+        items: list[tuple[str, float, float, int]] = []  # (what, share, mean_abs, rank)
+        for where, mean_abs in scopes:
+            shares = _shares(names, mean_abs)
+            ranks = _ranks(names, mean_abs)
+            magnitude = dict(zip(names, mean_abs, strict=True))
+            if self.combined:
+                what = f"combined attribution share of {', '.join(selected)}{where}"
+                items.append(
+                    (
+                        what,
+                        sum(shares.get(f, 0.0) for f in selected),
+                        sum(magnitude.get(f, 0.0) for f in selected),
+                        min(ranks.get(f, len(names) + 1) for f in selected),
+                    )
+                )
+            else:
+                for f in selected:
+                    items.append(
+                        (
+                            f"attribution share of {f}{where}",
+                            shares.get(f, 0.0),
+                            magnitude.get(f, 0.0),
+                            ranks.get(f, len(names) + 1),
+                        )
+                    )
+        checks: list[Check] = []
+        if self.max_share is not None:
+            what, share, _, _ = max(items, key=lambda item: item[1])
+            checks.append(at_most("max_share", share, self.max_share, what))
+        if self.min_share is not None:
+            what, share, _, _ = min(items, key=lambda item: item[1])
+            checks.append(at_least("min_share", share, self.min_share, what))
+        if self.max_mean_abs is not None:
+            what, _, magnitude_value, _ = max(items, key=lambda item: item[2])
+            subject = what.replace("attribution share", "mean |contribution|")
+            checks.append(at_most("max_mean_abs", magnitude_value, self.max_mean_abs, subject))
+        if self.max_rank is not None:
+            what, _, _, rank = min(items, key=lambda item: item[3])
+            subject = what.replace("attribution share", "importance rank")
+            checks.append(above("max_rank", float(rank), float(self.max_rank), subject))
+        return checks
+
+
+def raise_no_groups(min_group_size: int, by: Sequence[str]) -> None:
+    raise InputError(
+        f"no group of {', '.join(by)} has at least {min_group_size} explained rows; lower "
+        "min_group_size or explain more rows (attribution.max_rows)"
+    )
+
+
+def _shares(names: Sequence[str], mean_abs: Sequence[float]) -> dict[str, float]:
+    total = sum(mean_abs)
+    if total <= 0:
+        return dict.fromkeys(names, 0.0)
+    return {name: value / total for name, value in zip(names, mean_abs, strict=True)}
+
+
+def _ranks(names: Sequence[str], mean_abs: Sequence[float]) -> dict[str, int]:
+    order = sorted(range(len(names)), key=lambda j: -mean_abs[j])
+    return {names[j]: rank for rank, j in enumerate(order, start=1)}
+
+
+def _top_features(
+    table: AttributionTable, selected: Sequence[str], top: int
+) -> tuple[FeatureValue, ...]:
+    shares = _shares(table.features, table.mean_abs)
+    ranks = _ranks(table.features, table.mean_abs)
+    magnitude = dict(zip(table.features, table.mean_abs, strict=True))
+    shown = sorted(table.features, key=lambda f: ranks[f])[:top]
+    shown += [f for f in selected if f not in shown and f in ranks]
+    return tuple(
+        FeatureValue(
+            feature=f,
+            value=shares[f],
+            rank=ranks[f],
+            detail=(("mean_abs", magnitude[f]), ("selected", f in selected)),
+        )
+        for f in shown
+    )

@@ -54,7 +54,7 @@ columns. Columns of ``X`` that the model does not read get contribution 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -77,7 +77,7 @@ from rulecheck.engines._models import (
 )
 from rulecheck.errors import InputError
 
-__all__ = ["Attribution", "ExplainerName", "OutputName", "explain"]
+__all__ = ["Attribution", "ExplainerName", "OutputName", "explain", "explain_loss"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -515,3 +515,244 @@ def _to_features(
     result = np.ascontiguousarray(by_column, dtype=np.float64)
     result.flags.writeable = False
     return result
+
+
+# --- explaining the loss --------------------------------------------------------------------------
+
+# Rows explained by default on the model-agnostic loss path (``max_rows`` overrides).
+AGNOSTIC_LOSS_ROWS = 1000
+
+_LOSS_NEEDS_PROBABILITY = (
+    "loss attribution explains losses of predicted probabilities; loss {name!r} takes {input}"
+)
+_LOSS_NEEDS_BINARY = "loss attribution needs a binary classifier (or a positive_class); got {model}"
+_LOSS_TREE_FAILED = (
+    "shap cannot explain the log loss of {model}: {error}; set attribution.explainer to "
+    "'permutation' for the model-agnostic explainer"
+)
+
+
+def explain_loss(
+    model: Any,
+    X: pd.DataFrame,
+    y_true: npt.ArrayLike,
+    *,
+    loss: Any,
+    params: Mapping[str, float] | None = None,
+    explainer: ExplainerName = "auto",
+    max_rows: int | None = None,
+    seed: int = 0,
+    positive_class: object | None = None,
+    background_size: int = 100,
+) -> Attribution:
+    """SHAP values of each row's *loss* (not its prediction), per raw input column.
+
+    ``loss`` is a :class:`rulecheck.engines.losses.LossSpec` whose input is a probability;
+    ``y_true`` holds True where the label is the explained (positive) class.
+
+    - Tree models with ``log_loss``: ``shap.TreeExplainer(model_output="log_loss")`` with the
+      labels, interventional against a seeded background sample (exact TreeSHAP of the loss).
+      ``values[i].sum() + expected`` equals row i's log loss, where the expected value depends on
+      the row's label; ``expected_value`` holds the mean of those.
+    - Otherwise: for each label value, the model-agnostic explainer of ``x -> loss(y, p(x))``
+      (a function of the inputs alone once the label is fixed), so additivity holds per row with
+      the expected loss of the row's label over the background.
+
+    Pipelines are explained on raw columns as in :func:`explain`. Raises InputError for a
+    non-probability loss, a non-binary model or a model shap cannot explain.
+    """
+    if loss.input != "probability":
+        raise InputError(
+            _LOSS_NEEDS_PROBABILITY.format(name=loss.name, input=loss.input), subject=loss.name
+        )
+    if explainer == "linear":
+        raise InputError(
+            "there is no linear explainer for losses; use auto, tree, permutation or exact",
+            subject="explainer",
+        )
+    _check_options(explainer, "auto", max_rows, seed, background_size)
+    frame = _check_frame(X)
+    labels = np.asarray(y_true, dtype=bool)
+    if labels.shape != (len(frame),):
+        raise InputError(
+            f"y_true has shape {labels.shape}; expected ({len(frame)},)", subject="y_true"
+        )
+    columns = model_columns(model, frame)
+    data = frame if columns == list(frame.columns) else frame[columns]
+    target = target_of(model, positive_class)
+    if target.classes is None:
+        raise InputError(_LOSS_NEEDS_BINARY.format(model=type(model).__name__), subject="model")
+    steps, final = split_pipeline(model)
+    fast = fast_path(final, target)
+    row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
+    rows = _sample(len(data), max_rows, np.random.default_rng(row_seq))
+    background = _sample(len(data), background_size, np.random.default_rng(background_seq))
+    explained_labels = labels if rows is None else labels[rows]
+    loss_params = dict(params or {})
+
+    use_tree = (
+        explainer in ("auto", "tree")
+        and loss.name == "log_loss"
+        and not loss_params
+        and fast is not None
+        and fast.family == "tree"
+        and target.binary
+    )
+    if explainer == "tree" and not use_tree:
+        raise InputError(
+            f"the tree explainer explains the log_loss of binary tree models only; "
+            f"got loss {loss.name!r} and {type(final).__name__}",
+            subject="explainer",
+        )
+    tree_result = None
+    if use_tree:
+        tree_result = _tree_loss_values(
+            final,
+            steps,
+            data,
+            rows,
+            background,
+            explained_labels,
+            target,
+            strict=explainer == "tree",
+        )
+    if tree_result is not None:
+        values, owners, background_rows, base = tree_result
+        method = "tree"
+    else:
+        if rows is None and max_rows is None and len(data) > AGNOSTIC_LOSS_ROWS:
+            # The model-agnostic path costs hundreds of model calls per row: cap it by default.
+            rows = _sample(len(data), AGNOSTIC_LOSS_ROWS, np.random.default_rng(row_seq))
+            explained_labels = labels[rows]
+        values, owners, background_rows, base, method = _agnostic_loss_values(
+            model,
+            data,
+            rows,
+            background,
+            explained_labels,
+            target,
+            loss,
+            loss_params,
+            explainer,
+            seed,
+        )
+
+    return Attribution(
+        features=tuple(str(c) for c in frame.columns),
+        values=_to_features(values, owners, frame, columns),
+        expected_value=base,
+        explainer=method,
+        output=loss.name,
+        rows=values.shape[0],
+        seed=seed,
+        background_rows=background_rows,
+        row_index=rows,
+    )
+
+
+def _tree_loss_values(
+    final: Any,
+    steps: list[tuple[str, Any]],
+    data: pd.DataFrame,
+    rows: IntArray | None,
+    background: IntArray | None,
+    labels: npt.NDArray[np.bool_],
+    target: Target,
+    *,
+    strict: bool,
+) -> tuple[FloatArray, IntArray, int, float] | None:
+    """TreeSHAP of the log loss; None when shap does not support the model (and not strict)."""
+    import shap
+
+    from rulecheck.engines._pipeline import preprocess
+
+    needed = data if rows is None else data.iloc[rows]
+    matrix, owners = preprocess(steps, needed, final)
+    bg_data = data if background is None else data.iloc[background]
+    bg_matrix = preprocess(steps, bg_data, final)[0]
+    # shap's labels refer to classes_[1]; the loss is the same whichever class is positive.
+    shap_labels = (labels if target.index == 1 else ~labels).astype(np.float64)
+    try:
+        tree = shap.TreeExplainer(
+            final,
+            data=_dense(bg_matrix),
+            feature_perturbation="interventional",
+            model_output="log_loss",
+        )
+        raw = tree.shap_values(_dense(matrix), shap_labels)
+        # The expected loss over the background depends on the row's label.
+        by_label = [float(np.mean(tree.expected_value(v))) for v in (0.0, 1.0)]
+        expected = np.where(shap_labels == 1.0, by_label[1], by_label[0])
+    except Exception as error:  # shap raises plain Exceptions for unsupported models
+        if not strict:
+            return None
+        raise InputError(
+            _LOSS_TREE_FAILED.format(model=type(final).__name__, error=error), subject="model"
+        ) from error
+    values = np.asarray(raw, dtype=np.float64).reshape(len(shap_labels), -1)
+    return values, owners, _height(bg_matrix), float(expected.mean())
+
+
+def _agnostic_loss_values(
+    model: Any,
+    data: pd.DataFrame,
+    rows: IntArray | None,
+    background: IntArray | None,
+    labels: npt.NDArray[np.bool_],
+    target: Target,
+    loss: Any,
+    loss_params: dict[str, float],
+    explainer: str,
+    seed: int,
+) -> tuple[FloatArray, IntArray, int, float, str]:
+    """Model-agnostic SHAP of ``loss(y, p(x))``: with the label fixed, a function of x alone."""
+    import shap
+
+    from rulecheck.engines.losses import per_row_loss
+
+    codec = _Codec.of(data)
+    probability = _output_function(model, codec, target, "probability")
+    bg = codec.codes if background is None else codec.codes[background]
+    explained = codec.codes if rows is None else codec.codes[rows]
+    n_features = explained.shape[1]
+    if explainer in ("permutation", "exact"):
+        method = explainer
+    else:
+        method = "exact" if 2**n_features <= 500 else "permutation"
+    values = np.zeros(explained.shape, dtype=np.float64)
+    bases: list[float] = []
+    masker = shap.maskers.Independent(bg, max_samples=len(bg))
+    # PermutationExplainer seeds numpy's global generator; restore the caller's state afterwards.
+    state = np.random.get_state()
+    try:
+        for label in (False, True):
+            chosen = np.flatnonzero(labels == label)
+            if len(chosen) == 0:
+                continue
+
+            def row_loss(codes: FloatArray, label: bool = label) -> FloatArray:
+                p = probability(codes)
+                return per_row_loss(loss, np.full(len(p), int(label)), p, loss_params)
+
+            if method == "exact":
+                result = shap.ExactExplainer(row_loss, masker)(explained[chosen], silent=True)
+            else:
+                evals = max(PERMUTATION_EVALS, 2 * n_features + 1)
+                permutation = shap.PermutationExplainer(row_loss, masker, seed=seed)
+                result = permutation(explained[chosen], max_evals=evals, silent=True)
+            values[chosen] = np.asarray(result.values, dtype=np.float64).reshape(
+                len(chosen), n_features
+            )
+            bases.extend(np.asarray(result.base_values, dtype=np.float64).reshape(-1).tolist())
+    finally:
+        np.random.set_state(state)
+    owners = np.arange(n_features, dtype=np.intp)
+    base = float(np.mean(bases)) if bases else 0.0
+    return values, owners, len(bg), base, method
+
+
+def _dense(matrix: Any) -> FloatArray:
+    """A float64 ndarray from a dense or scipy-sparse matrix (shap's log-loss path needs dense)."""
+    if hasattr(matrix, "toarray"):
+        matrix = matrix.toarray()
+    return np.asarray(matrix, dtype=np.float64)

@@ -481,35 +481,38 @@ class DataContext:
 
     def attribution(self, by: tuple[str, ...]) -> AttributionTable:
         def compute() -> AttributionTable:
-            result = self.explanation()
-            magnitude = np.abs(result.values)
-            table = AttributionTable(
-                features=result.features,
-                mean_abs=tuple(float(v) for v in magnitude.mean(axis=0)),
-                explainer=result.explainer,
-                output=result.output,
-                rows=result.rows,
-                seed=result.seed,
-                background_rows=result.background_rows,
-            )
-            if not by:
-                return table
-            grouping = self.grouping(by)
-            codes = grouping.codes if result.row_index is None else grouping.codes[result.row_index]
-            counts = np.bincount(codes, minlength=grouping.n_groups)
-            sums = np.zeros((grouping.n_groups, magnitude.shape[1]))
-            np.add.at(sums, codes, magnitude)
-            present = counts > 0
-            means = sums[present] / counts[present, None]
-            return replace(
-                table,
-                by=tuple(by),
-                group_keys=tuple(k for k, p in zip(grouping.keys, present, strict=True) if p),
-                group_n=tuple(int(c) for c in counts[present]),
-                group_mean_abs=tuple(tuple(float(v) for v in row) for row in means),
-            )
+            return _attribution_table(self.explanation(), self.grouping(by) if by else None)
 
         return _naming("attribution", lambda: self._once(("attribution", tuple(by)), compute))
+
+    def loss_attribution(
+        self, name: str, params: Mapping[str, float], by: tuple[str, ...]
+    ) -> AttributionTable:
+        """Mean |SHAP| of each input in explaining the per-row loss, overall and per group."""
+
+        def compute() -> AttributionTable:
+            if self.model is None:
+                raise InputError(NEEDS_MODEL, subject="needs")
+            from rulecheck.engines.attribution import explain_loss
+
+            spec = self.attribution_spec
+            loss = get_loss(name, registry=self.losses)
+            result = explain_loss(
+                self.model.raw,
+                self.features(),
+                self.y_true(),
+                loss=loss,
+                params=params,
+                explainer=spec.explainer,  # type: ignore[arg-type]  # validated by the policy
+                max_rows=spec.max_rows,
+                seed=spec.seed,
+                positive_class=self.spec.positive_label,
+                background_size=spec.background_size,
+            )
+            return _attribution_table(result, self.grouping(by) if by else None)
+
+        key = ("loss_attribution", name, tuple(sorted(params.items())), tuple(by))
+        return _naming(f"loss attribution of {name!r}", lambda: self._once(key, compute))
 
     def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
         """Model inputs named by ``selectors``: names, globs ('zip_*') or policy feature groups.
@@ -672,6 +675,36 @@ class DataContext:
             return overall
 
         return _naming(metric, lambda: self._once(("overall", metric), compute))
+
+
+def _attribution_table(result: Attribution, grouping: Grouping | None) -> AttributionTable:
+    """Mean |contribution| per feature over the explained rows, overall and per group."""
+    magnitude = np.abs(result.values)
+    table = AttributionTable(
+        features=result.features,
+        mean_abs=tuple(float(v) for v in magnitude.mean(axis=0)),
+        explainer=result.explainer,
+        output=result.output,
+        rows=result.rows,
+        seed=result.seed,
+        background_rows=result.background_rows,
+    )
+    if grouping is None:
+        return table
+    codes = grouping.codes if result.row_index is None else grouping.codes[result.row_index]
+    counts = np.bincount(codes, minlength=grouping.n_groups)
+    sums = np.column_stack(
+        [np.bincount(codes, weights=column, minlength=grouping.n_groups) for column in magnitude.T]
+    )
+    present = counts > 0
+    means = sums[present] / counts[present, None]
+    return replace(
+        table,
+        by=grouping.by,
+        group_keys=tuple(k for k, p in zip(grouping.keys, present, strict=True) if p),
+        group_n=tuple(int(c) for c in counts[present]),
+        group_mean_abs=tuple(tuple(float(v) for v in row) for row in means),
+    )
 
 
 def _naming(metric: str, compute: Callable[[], T]) -> T:

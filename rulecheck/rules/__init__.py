@@ -17,6 +17,7 @@ from rulecheck.rules.disparate_impact import DisparateImpact
 from rulecheck.rules.equal_opportunity import EqualOpportunity
 from rulecheck.rules.equalized_odds import EqualizedOdds
 from rulecheck.rules.group_metric import GroupMetric
+from rulecheck.rules.loss_attribution import LossAttribution
 from rulecheck.rules.loss_disparity import LossDisparity
 from rulecheck.rules.performance import Performance
 from rulecheck.rules.proxy import Proxy
@@ -33,6 +34,7 @@ ALL_RULES: tuple[type[RuleBase], ...] = (
     LossDisparity,
     Attribution,
     Proxy,
+    LossAttribution,
 )
 
 Rule = Annotated[
@@ -44,7 +46,8 @@ Rule = Annotated[
     | Performance
     | LossDisparity
     | Attribution
-    | Proxy,
+    | Proxy
+    | LossAttribution,
     Field(discriminator="kind"),
 ]
 

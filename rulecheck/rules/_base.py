@@ -99,6 +99,12 @@ class EvalContext(Protocol):
         """Mean |SHAP| per model input, overall and per group of ``by`` (may be empty)."""
         ...
 
+    def loss_attribution(
+        self, name: str, params: Mapping[str, float], by: tuple[str, ...]
+    ) -> AttributionTable:
+        """Mean |SHAP| of each input in explaining the per-row loss ``name``, per group."""
+        ...
+
     def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
         """Feature names for names, globs and the policy's named feature groups."""
         ...

@@ -74,8 +74,8 @@ VARIANTS: tuple[Variant, ...] = (
 
 
 # Kinds that need a fitted model to explain; their invariances are tested with models in
-# tests/rules/test_attribution_rules.py.
-NEEDS_A_MODEL = {"attribution"}
+# tests/rules/test_attribution_rules.py and test_loss_attribution.py.
+NEEDS_A_MODEL = {"attribution", "loss_attribution"}
 
 
 def test_variants_cover_every_grouped_kind() -> None:

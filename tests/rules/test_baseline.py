@@ -134,4 +134,5 @@ def test_baseline_and_candidate_models_each_predict_once() -> None:
     assert all(v.status is not Status.ERROR for v in report.verdicts), [
         v.message for v in report.verdicts
     ]
-    assert report.model["calls"] == 1 and report.model["baseline_calls"] == 1
+    assert report.model["calls"] == 1
+    assert report.model["baseline_calls"] == 1

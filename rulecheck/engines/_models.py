@@ -90,6 +90,7 @@ def _is_classifier(model: Any) -> bool:
 
 
 def target_of(model: Any, positive_class: object | None) -> Target:
+    """The explained class: ``positive_class``, or the second class of a binary model."""
     if not _is_classifier(model):
         if positive_class is not None:
             raise InputError(
@@ -146,10 +147,12 @@ def split_pipeline(model: Any) -> tuple[list[tuple[str, Any]], Any]:
 
 
 def top_module(obj: object) -> str:
+    """The top-level package an object's class comes from ("sklearn", "lightgbm", ...)."""
     return type(obj).__module__.split(".", 1)[0]
 
 
 def fast_path(est: Any, target: Target) -> FastPath | None:
+    """The exact tree or linear explainer for a final estimator, or None if there is none."""
     family = _tree_kind(est) or _linear_kind(est)
     if family is None:
         return None
@@ -175,18 +178,20 @@ def _tree_kind(est: Any) -> tuple[Literal["tree"], bool] | None:
     """("tree", margin is log-odds) for supported tree models, else None."""
     from sklearn import ensemble, tree
 
-    if isinstance(est, tree.BaseDecisionTree | ensemble.RandomForestClassifier):
-        return "tree", False
-    if isinstance(est, ensemble.RandomForestRegressor | ensemble.ExtraTreesRegressor):
-        return "tree", False
-    if isinstance(est, ensemble.ExtraTreesClassifier):
+    plain_trees = (
+        tree.BaseDecisionTree,
+        ensemble.RandomForestClassifier,
+        ensemble.RandomForestRegressor,
+        ensemble.ExtraTreesClassifier,
+        ensemble.ExtraTreesRegressor,
+        ensemble.GradientBoostingRegressor,
+    )
+    if isinstance(est, plain_trees):
         return "tree", False
     if isinstance(est, ensemble.GradientBoostingClassifier):
         if len(est.classes_) > 2:  # shap's TreeExplainer supports binary GradientBoosting only
             return None
         return "tree", est.loss != "exponential"
-    if isinstance(est, ensemble.GradientBoostingRegressor):
-        return "tree", False
     if isinstance(
         est, ensemble.HistGradientBoostingClassifier | ensemble.HistGradientBoostingRegressor
     ):

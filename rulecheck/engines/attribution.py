@@ -85,6 +85,8 @@ IntArray = npt.NDArray[np.intp]
 _LOGIT_EPS = 1e-12
 
 _BAD_PARAM = "The {name!r} parameter of explain must be {expected}. Got {got!r} instead."
+# Rows explained by default on the model-agnostic paths (``max_rows`` overrides).
+AGNOSTIC_DEFAULT_ROWS = 200
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -167,7 +169,8 @@ def explain(
     output : {"auto", "log_odds", "probability", "raw"}, default="auto"
         Which model output to explain; see the module documentation.
     max_rows : int or None, default=None
-        Explain a seeded sample of at most this many rows (all rows if None).
+        Explain a seeded sample of at most this many rows. None: every row for the tree and
+        linear explainers, ``AGNOSTIC_DEFAULT_ROWS`` (200) for the model-agnostic ones.
     seed : int, default=0
         Seed of the row sample, the background sample and the permutations.
     positive_class : object or None, default=None
@@ -209,6 +212,9 @@ def explain(
     method, resolved = resolve(explainer, output, fast, model, target, len(columns))
 
     row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
+    if max_rows is None and method in ("exact", "permutation"):
+        # The model-agnostic explainers cost hundreds of model calls per row: cap them by default.
+        max_rows = AGNOSTIC_DEFAULT_ROWS
     rows = _sample(len(data), max_rows, np.random.default_rng(row_seq))
     background = _sample(len(data), background_size, np.random.default_rng(background_seq))
 
@@ -519,8 +525,6 @@ def _to_features(
 
 # --- explaining the loss --------------------------------------------------------------------------
 
-# Rows explained by default on the model-agnostic loss path (``max_rows`` overrides).
-AGNOSTIC_LOSS_ROWS = 1000
 
 _LOSS_NEEDS_PROBABILITY = (
     "loss attribution explains losses of predicted probabilities; loss {name!r} takes {input}"
@@ -620,9 +624,9 @@ def explain_loss(
         values, owners, background_rows, base = tree_result
         method = "tree"
     else:
-        if rows is None and max_rows is None and len(data) > AGNOSTIC_LOSS_ROWS:
+        if rows is None and max_rows is None and len(data) > AGNOSTIC_DEFAULT_ROWS:
             # The model-agnostic path costs hundreds of model calls per row: cap it by default.
-            rows = _sample(len(data), AGNOSTIC_LOSS_ROWS, np.random.default_rng(row_seq))
+            rows = _sample(len(data), AGNOSTIC_DEFAULT_ROWS, np.random.default_rng(row_seq))
             explained_labels = labels[rows]
         values, owners, background_rows, base, method = _agnostic_loss_values(
             model,

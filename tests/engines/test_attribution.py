@@ -125,7 +125,7 @@ TREE_CLASSIFIERS: dict[str, Callable[[], Any]] = {
     "lightgbm": _lightgbm,
     "xgboost": _xgboost,
 }
-# The output each family explains by default, as a function of the fitted model and X.
+# Their trees output class probabilities; the other families explain the log-odds margin.
 PROBABILITY_MODELS = {"random_forest"}
 
 
@@ -389,10 +389,12 @@ def test_model_agnostic_additivity_with_sampled_background(
 
 
 def _explained_rows(result: Attribution, X: pd.DataFrame) -> np.ndarray:
-    """Recover which rows were sampled: the engine's documented seeded sample."""
+    """The rows the engine sampled: its ``row_index``, which is the documented seeded sample."""
     row_seq, _ = np.random.SeedSequence(result.seed).spawn(2)
-    rng = np.random.default_rng(row_seq)
-    return np.sort(rng.choice(len(X), size=result.rows, replace=False))
+    documented = np.sort(np.random.default_rng(row_seq).choice(len(X), result.rows, replace=False))
+    assert result.row_index is not None
+    np.testing.assert_array_equal(result.row_index, documented)
+    return result.row_index
 
 
 def test_model_agnostic_log_odds_output(small_mlp: tuple[Any, pd.DataFrame]) -> None:

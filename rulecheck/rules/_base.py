@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated, ClassVar, Protocol
+from typing import Annotated, ClassVar, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -32,6 +32,7 @@ __all__ = [
     "REGRESSION_METRICS",
     "EvalContext",
     "Measurement",
+    "MetricName",
     "RuleBase",
     "RuleId",
     "above",
@@ -51,7 +52,7 @@ RuleId = Annotated[
 ]
 
 # Metrics over binary decisions, computed from per-group confusion counts.
-CLASSIFICATION_METRICS: tuple[str, ...] = (
+ClassificationMetric = Literal[
     "selection_rate",
     "true_positive_rate",
     "false_positive_rate",
@@ -64,14 +65,13 @@ CLASSIFICATION_METRICS: tuple[str, ...] = (
     "accuracy",
     "balanced_accuracy",
     "f1",
-)
+]
 # Metrics over numeric predictions.
-REGRESSION_METRICS: tuple[str, ...] = (
-    "mean_prediction",
-    "mean_absolute_error",
-    "mean_squared_error",
-    "r2",
-)
+RegressionMetric = Literal["mean_prediction", "mean_absolute_error", "mean_squared_error", "r2"]
+# Every metric a group_metric rule computes per group.
+MetricName = Literal[ClassificationMetric, RegressionMetric]
+CLASSIFICATION_METRICS: tuple[str, ...] = get_args(ClassificationMetric)
+REGRESSION_METRICS: tuple[str, ...] = get_args(RegressionMetric)
 # Metrics that are fractions in [0, 1], so that differences and bounds above 1 are mistakes.
 RATE_METRICS: frozenset[str] = frozenset(CLASSIFICATION_METRICS) | {"roc_auc"}
 

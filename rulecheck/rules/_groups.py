@@ -38,6 +38,7 @@ __all__ = [
     "group_label",
     "measure_metrics",
     "resolve_key",
+    "shorthand_bounds",
 ]
 
 GroupLabel = str | int | float | bool
@@ -129,6 +130,16 @@ class Bounds:
             v is not None
             for v in (self.max_difference, self.min_ratio, self.max_ratio, self.min, self.max)
         )
+
+
+def shorthand_bounds(
+    max_difference: float | None, min_ratio: float | None, has_change_bounds: bool, default: float
+) -> Bounds:
+    """Bounds of a shorthand kind: as given, or ``max_difference: default`` when none is given
+    (a rule with only baseline change bounds checks just the change)."""
+    if max_difference is None and min_ratio is None and not has_change_bounds:
+        return Bounds(max_difference=default)
+    return Bounds(max_difference=max_difference, min_ratio=min_ratio)
 
 
 def group_label(by: Sequence[str], key: GroupKey) -> str:

@@ -34,7 +34,7 @@ from typing import Literal
 from pydantic import Field
 
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase
-from rulecheck.rules._groups import Bounds, GroupOptions, measure_metrics
+from rulecheck.rules._groups import Bounds, GroupOptions, measure_metrics, shorthand_bounds
 
 __all__ = ["EqualOpportunity"]
 
@@ -53,9 +53,9 @@ class EqualOpportunity(GroupOptions, RuleBase):
     """Smallest allowed TPR ratio."""
 
     def bounds(self) -> Bounds:
-        if self.max_difference is None and self.min_ratio is None and not self.has_change_bounds():
-            return Bounds(max_difference=DEFAULT_MAX_DIFFERENCE)
-        return Bounds(max_difference=self.max_difference, min_ratio=self.min_ratio)
+        return shorthand_bounds(
+            self.max_difference, self.min_ratio, self.has_change_bounds(), DEFAULT_MAX_DIFFERENCE
+        )
 
     def measure(self, ctx: EvalContext) -> Measurement:
         return measure_metrics(ctx, self, ("true_positive_rate",), self.bounds())

@@ -54,29 +54,11 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from rulecheck.rules._base import RATE_METRICS, EvalContext, Measurement, RuleBase
+from rulecheck.rules._base import RATE_METRICS, EvalContext, Measurement, MetricName, RuleBase
 from rulecheck.rules._groups import Bounds, GroupOptions, compare_groups
 
 __all__ = ["GroupMetric", "MetricName"]
 
-MetricName = Literal[
-    "selection_rate",
-    "true_positive_rate",
-    "false_positive_rate",
-    "true_negative_rate",
-    "false_negative_rate",
-    "precision",
-    "negative_predictive_value",
-    "false_discovery_rate",
-    "false_omission_rate",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "mean_prediction",
-    "mean_absolute_error",
-    "mean_squared_error",
-    "r2",
-]
 
 BOUND_NAMES = ("max_difference", "min_ratio", "max_ratio", "min", "max")
 CHANGE_BOUNDS = ("max_increase", "max_decrease", "max_relative_increase")

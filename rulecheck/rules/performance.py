@@ -40,31 +40,12 @@ from pydantic import field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from rulecheck.errors import InputError
-from rulecheck.rules._base import EvalContext, Measurement, RuleBase, at_least, at_most
+from rulecheck.rules._base import EvalContext, Measurement, MetricName, RuleBase, at_least, at_most
 from rulecheck.rules.group_metric import check_rate_bound
 
 __all__ = ["Performance"]
 
-PerformanceMetric = Literal[
-    "selection_rate",
-    "true_positive_rate",
-    "false_positive_rate",
-    "true_negative_rate",
-    "false_negative_rate",
-    "precision",
-    "negative_predictive_value",
-    "false_discovery_rate",
-    "false_omission_rate",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "mean_prediction",
-    "mean_absolute_error",
-    "mean_squared_error",
-    "r2",
-    "roc_auc",
-    "log_loss",
-]
+PerformanceMetric = Literal[MetricName, "roc_auc", "log_loss"]
 
 
 class Performance(RuleBase):

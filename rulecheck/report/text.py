@@ -32,7 +32,10 @@ def _paint(text: str, status: Status, color: bool) -> str:
 def _worst_groups(verdict: Verdict) -> str:
     """The highest and lowest compared groups, or the top features, as shown evidence."""
     if verdict.features:
-        return "; ".join(f"{f.feature} {_num(f.value)}" for f in verdict.features[:3])
+        # The features the rule checks, else the most important ones.
+        selected = [f for f in verdict.features if ("selected", True) in f.detail]
+        listed = (selected or list(verdict.features))[:3]
+        return "; ".join(f"{f.feature} {_num(f.value)} (rank {f.rank})" for f in listed)
     deciding = next(
         (c for c in verdict.checks if c.bound == verdict.bound and c.value == verdict.value), None
     )

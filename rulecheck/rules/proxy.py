@@ -22,7 +22,9 @@ Limits: association is not causation, and a proxy can be legitimate (an income t
 sex can still be a valid credit factor); the rule surfaces it for review. NMI and Cramér's V
 depend on how finely a feature is binned; the AUC depends on the classifier's capacity and is a
 lower bound on what an adversary could learn. Thresholds: NMI above 0.3 or η above 0.5 is a
-strong association; an AUC above 0.7 says the inputs encode the attribute.
+strong association; an AUC above 0.7 says the inputs encode the attribute. NMI understates
+an input with many categories that determines the attribute (personal_status_sex has four codes
+and determines sex, yet NMI is 0.74): use ``association: cramers_v`` (1.0 there) for such inputs.
 
 **Why it matters**
 Dropping a protected attribute from the inputs does not make a model blind to it: postcodes
@@ -39,8 +41,8 @@ Passing (no input has NMI above 0.2 with race):
   max_association: 0.3
 ```
 
-Failing on the German credit data, where personal_status_sex determines sex (association 1.0),
-and on Adult, where relationship predicts sex with AUC 0.95:
+Failing on the German credit data, where personal_status_sex determines sex (NMI 0.74;
+Cramér's V 1.0), and on Adult, where the inputs predict sex with a cross-validated AUC of 0.94:
 
 ```yaml
 - id: sex-proxies
@@ -118,7 +120,8 @@ class Proxy(RuleBase):
             checks.append(at_most("max_association", worst.score, self.max_association, subject))
         if self.max_auc is not None:
             auc = ctx.protected_auc(self.protected, self.features)
-            subject = f"ROC AUC of predicting {self.protected} from the inputs"
+            source = "the inputs" if self.features is None else ", ".join(self.features)
+            subject = f"ROC AUC of predicting {self.protected} from {source}"
             checks.append(at_most("max_auc", auc, self.max_auc, subject))
         if self.max_share is not None:
             table = ctx.attribution(())

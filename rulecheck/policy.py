@@ -40,36 +40,55 @@ class Target(BaseModel):
     CLI flags and :func:`rulecheck.evaluate` arguments override these values.
     """
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    data: str | None = None
-    """Data file: CSV (optionally .gz) or Parquet."""
-    label: str | None = None
-    """Column with the true labels (outcomes)."""
-    prediction: str | None = None
-    """Column of precomputed decisions/predictions (predictions-only audit, no model)."""
-    score: str | None = None
-    """Column of precomputed scores (probability of the positive label) for roc_auc/log_loss."""
-    model: str | None = None
-    """Model file: .skops, LightGBM .txt/.lgb, XGBoost .json/.ubj; .pkl/.joblib need --trust-model."""
-    features: list[str] | None = Field(default=None, min_length=1)
-    """Model input columns (default: every column except label, prediction and score)."""
-    baseline: str | None = None
-    """Baseline model file to compare with (rules with max_increase / max_decrease ...)."""
-    baseline_prediction: str | None = None
-    """Column of the baseline's decisions (predictions-only comparison)."""
-    baseline_score: str | None = None
-    """Column of the baseline's scores."""
-    positive_label: Label | None = None
-    """The label value that counts as positive (default 1). Other values are negative."""
-    labels: list[Label] | None = Field(default=None, min_length=2)
-    """All admissible label values; any other value in the label column is an input error."""
-    threshold: float | None = None
-    """Scores at or above this are positive decisions (default 0.5), when decisions come from scores."""
-    task: Literal["classification", "regression"] | None = None
-    """Default: regression when a regression metric is used and labels are not binary."""
+    data: str | None = Field(
+        default=None, description="Data file: CSV (optionally .gz) or Parquet."
+    )
+    label: str | None = Field(default=None, description="Column with the true labels (outcomes).")
+    prediction: str | None = Field(
+        default=None,
+        description="Column of precomputed decisions/predictions (predictions-only audit, no model).",
+    )
+    score: str | None = Field(
+        default=None,
+        description="Column of precomputed scores (probability of the positive label) for roc_auc/log_loss.",
+    )
+    model: str | None = Field(
+        default=None,
+        description="Model file: .skops, LightGBM .txt/.lgb, XGBoost .json/.ubj; .pkl/.joblib need --trust-model.",
+    )
+    features: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Model input columns (default: every column except label, prediction and score).",
+    )
+    baseline: str | None = Field(
+        default=None,
+        description="Baseline model file to compare with (rules with max_increase / max_decrease ...).",
+    )
+    baseline_prediction: str | None = Field(
+        default=None,
+        description="Column of the baseline's decisions (predictions-only comparison).",
+    )
+    baseline_score: str | None = Field(default=None, description="Column of the baseline's scores.")
+    positive_label: Label | None = Field(
+        default=None,
+        description="The label value that counts as positive (default 1). Other values are negative.",
+    )
+    labels: list[Label] | None = Field(
+        default=None,
+        min_length=2,
+        description="All admissible label values; any other value in the label column is an input error.",
+    )
+    threshold: float | None = Field(
+        default=None,
+        description="Scores at or above this are positive decisions (default 0.5), when decisions come from scores.",
+    )
+    task: Literal["classification", "regression"] | None = Field(
+        default=None,
+        description="Default: regression when a regression metric is used and labels are not binary.",
+    )
 
     @field_validator("model")
     @classmethod
@@ -85,23 +104,31 @@ class Target(BaseModel):
 class AttributionSettings(BaseModel):
     """How attributions are computed: once per run, shared by every rule that needs them."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    explainer: Literal["auto", "tree", "linear", "permutation", "exact"] = "auto"
-    """auto: exact TreeSHAP for tree models, exact linear SHAP for linear models, else a
-    model-agnostic explainer on a seeded background sample."""
-    output: Literal["auto", "log_odds", "probability", "raw"] = "auto"
-    """The explained model output (auto: log-odds for logistic tree/linear models, probability
-    for model-agnostic classifiers, raw for regressors)."""
-    max_rows: int | None = Field(default=None, ge=1)
-    """Explain a seeded sample of at most this many rows (default: every row for the tree and
-    linear explainers, 200 for the model-agnostic ones, which cost about 0.5 s per row)."""
-    background_size: int = Field(default=100, ge=1)
-    """Background rows for the model-agnostic and interventional explainers."""
-    seed: int = Field(default=0, ge=0)
-    """Seed of the row and background samples and of the permutations."""
+    explainer: Literal["auto", "tree", "linear", "permutation", "exact"] = Field(
+        default="auto",
+        description="auto: exact TreeSHAP for tree models, exact linear SHAP for linear models, else a model-agnostic explainer on a seeded background sample.",
+    )
+    output: Literal["auto", "log_odds", "probability", "raw"] = Field(
+        default="auto",
+        description="The explained model output (auto: log-odds for logistic tree/linear models, probability for model-agnostic classifiers, raw for regressors).",
+    )
+    max_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Explain a seeded sample of at most this many rows (default: every row for the tree and linear explainers, 200 for the model-agnostic ones, which cost about 0.5 s per row).",
+    )
+    background_size: int = Field(
+        default=100,
+        ge=1,
+        description="Background rows for the model-agnostic and interventional explainers.",
+    )
+    seed: int = Field(
+        default=0,
+        ge=0,
+        description="Seed of the row and background samples and of the permutations.",
+    )
 
 
 FeatureGroupName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")]
@@ -110,24 +137,29 @@ FeatureGroupName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")]
 class Policy(BaseModel):
     """A versioned set of rules about one model (or one column of predictions)."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    version: Literal[1]
-    """Policy format version; this is version 1."""
-    name: str = Field(min_length=1)
-    """Name of the policy, shown in reports."""
-    description: str | None = None
-    """What the policy is for, who owns it."""
-    target: Target | None = None
-    """Default data, label, predictions or model for ``rulecheck check``."""
-    attribution: AttributionSettings | None = None
-    """Explainer settings for attribution rules."""
-    feature_groups: dict[FeatureGroupName, Annotated[list[str], Field(min_length=1)]] | None = None
-    """Named lists of features (names or globs) that attribution and proxy rules can refer to."""
-    rules: list[Rule] = Field(min_length=1)
-    """The rules; each needs a unique ``id`` and a ``kind``."""
+    version: Literal[1] = Field(description="Policy format version; this is version 1.")
+    name: str = Field(min_length=1, description="Name of the policy, shown in reports.")
+    description: str | None = Field(
+        default=None, description="What the policy is for, who owns it."
+    )
+    target: Target | None = Field(
+        default=None,
+        description="Default data, label, predictions or model for ``rulecheck check``.",
+    )
+    attribution: AttributionSettings | None = Field(
+        default=None, description="Explainer settings for attribution rules."
+    )
+    feature_groups: dict[FeatureGroupName, Annotated[list[str], Field(min_length=1)]] | None = (
+        Field(
+            default=None,
+            description="Named lists of features (names or globs) that attribution and proxy rules can refer to.",
+        )
+    )
+    rules: list[Rule] = Field(
+        min_length=1, description="The rules; each needs a unique ``id`` and a ``kind``."
+    )
 
     _file: str | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")

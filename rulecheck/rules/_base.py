@@ -123,26 +123,40 @@ class EvalContext(Protocol):
 class RuleBase(BaseModel):
     """Fields shared by every rule kind."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     summary: ClassVar[str] = ""
 
-    id: RuleId
-    """Stable, unique identifier of the rule; used in reports and as pytest test id."""
-    description: str | None = None
-    """Free text shown in reports: why the rule exists, who owns it."""
-    severity: Severity = "error"
-    """``error`` fails the gate when the rule fails; ``warning`` reports WARN and does not."""
-    skip: str | None = Field(default=None, min_length=1)
-    """Reason for skipping this rule; the verdict is SKIPPED and the reason is reported."""
-    max_increase: float | None = Field(default=None, ge=0)
-    """Baseline comparison: the rule's value may exceed the baseline model's by at most this."""
-    max_decrease: float | None = Field(default=None, ge=0)
-    """Baseline comparison: the rule's value may fall below the baseline's by at most this."""
-    max_relative_increase: float | None = Field(default=None, ge=0)
-    """Baseline comparison: (candidate - baseline) / |baseline| may be at most this."""
+    id: RuleId = Field(
+        description="Stable, unique identifier of the rule; used in reports and as pytest test id."
+    )
+    description: str | None = Field(
+        default=None, description="Free text shown in reports: why the rule exists, who owns it."
+    )
+    severity: Severity = Field(
+        default="error",
+        description="``error`` fails the gate when the rule fails; ``warning`` reports WARN and does not.",
+    )
+    skip: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Reason for skipping this rule; the verdict is SKIPPED and the reason is reported.",
+    )
+    max_increase: float | None = Field(
+        default=None,
+        ge=0,
+        description="Baseline comparison: the rule's value may exceed the baseline model's by at most this.",
+    )
+    max_decrease: float | None = Field(
+        default=None,
+        ge=0,
+        description="Baseline comparison: the rule's value may fall below the baseline's by at most this.",
+    )
+    max_relative_increase: float | None = Field(
+        default=None,
+        ge=0,
+        description="Baseline comparison: (candidate - baseline) / |baseline| may be at most this.",
+    )
 
     _source: SourceRef | None = PrivateAttr(default=None)
 

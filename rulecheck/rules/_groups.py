@@ -48,18 +48,30 @@ GroupSelector = GroupLabel | dict[str, GroupLabel]
 class GroupOptions(BaseModel):
     """Fields of every grouped rule (mixed into the rule models; carries no behaviour of its own)."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True, defer_build=True)
+    model_config = ConfigDict(defer_build=True)
 
-    by: str | list[str] = Field(min_length=1)
-    """Column (or list of columns, for intersectional groups) that defines the groups."""
-    groups: list[GroupSelector] | None = Field(default=None, min_length=1)
-    """Optional subset of groups to compare. With several ``by`` columns, each is a mapping."""
-    min_group_size: int = Field(default=30, ge=1)
-    """Groups with fewer rows are reported but excluded from comparisons."""
-    relative_to: Literal["groups", "overall"] = "groups"
-    """``groups``: compare groups with each other; ``overall``: with the value on all rows."""
-    reference_group: GroupSelector | None = None
-    """Compare every group with this one. With several ``by`` columns, a mapping."""
+    by: str | list[str] = Field(
+        min_length=1,
+        description="Column (or list of columns, for intersectional groups) that defines the groups.",
+    )
+    groups: list[GroupSelector] | None = Field(
+        default=None,
+        min_length=1,
+        description="Optional subset of groups to compare. With several ``by`` columns, each is a mapping.",
+    )
+    min_group_size: int = Field(
+        default=30,
+        ge=1,
+        description="Groups with fewer rows are reported but excluded from comparisons.",
+    )
+    relative_to: Literal["groups", "overall"] = Field(
+        default="groups",
+        description="``groups``: compare groups with each other; ``overall``: with the value on all rows.",
+    )
+    reference_group: GroupSelector | None = Field(
+        default=None,
+        description="Compare every group with this one. With several ``by`` columns, a mapping.",
+    )
 
     @field_validator("by")
     @classmethod

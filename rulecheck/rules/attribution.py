@@ -83,26 +83,55 @@ class Attribution(RuleBase):
     summary = "share of SHAP attribution of listed features: max_share, min_share, max_rank"
 
     kind: Literal["attribution"]
-    features: list[str] = Field(min_length=1)
-    """Feature names, globs ('zip_*') or names of the policy's feature_groups."""
-    combined: bool = False
-    """Bound the summed share of the listed features instead of each one separately."""
-    max_share: float | None = Field(default=None, ge=0, le=1)
-    """Largest allowed share of the total mean |SHAP| attribution."""
-    min_share: float | None = Field(default=None, ge=0, le=1)
-    """Smallest required share (for features that must matter)."""
-    max_mean_abs: float | None = Field(default=None, ge=0)
-    """Largest allowed mean |contribution|, in the units of the explained output."""
-    max_rank: int | None = Field(default=None, ge=1)
-    """The feature must not be among this many most important inputs (rank 1 = largest)."""
-    by: str | list[str] | None = Field(default=None, min_length=1)
-    """Compute shares within each group of this column (or columns); every group must pass."""
-    groups: list[GroupSelector] | None = Field(default=None, min_length=1)
-    """Optional subset of groups (with by)."""
-    min_group_size: int = Field(default=30, ge=1)
-    """Groups with fewer explained rows are reported but not checked."""
-    top: int = Field(default=10, ge=1, le=100)
-    """How many of the most important features the verdict lists."""
+    features: list[str] = Field(
+        min_length=1,
+        description="Feature names, globs ('zip_*') or names of the policy's feature_groups.",
+    )
+    combined: bool = Field(
+        default=False,
+        description="Bound the summed share of the listed features instead of each one separately.",
+    )
+    max_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest allowed share of the total mean |SHAP| attribution.",
+    )
+    min_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Smallest required share (for features that must matter).",
+    )
+    max_mean_abs: float | None = Field(
+        default=None,
+        ge=0,
+        description="Largest allowed mean |contribution|, in the units of the explained output.",
+    )
+    max_rank: int | None = Field(
+        default=None,
+        ge=1,
+        description="The feature must not be among this many most important inputs (rank 1 = largest).",
+    )
+    by: str | list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Compute shares within each group of this column (or columns); every group must pass.",
+    )
+    groups: list[GroupSelector] | None = Field(
+        default=None, min_length=1, description="Optional subset of groups (with by)."
+    )
+    min_group_size: int = Field(
+        default=30,
+        ge=1,
+        description="Groups with fewer explained rows are reported but not checked.",
+    )
+    top: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="How many of the most important features the verdict lists.",
+    )
 
     @field_validator("groups")
     @classmethod

@@ -47,10 +47,15 @@ class DemographicParity(GroupOptions, RuleBase):
     summary = "selection rates per group: max_difference (default 0.1), optional min_ratio"
 
     kind: Literal["demographic_parity"]
-    max_difference: float | None = Field(default=None, ge=0, le=1)
-    """Largest allowed selection-rate difference; 0.1 when neither bound is given."""
-    min_ratio: float | None = Field(default=None, gt=0, le=1)
-    """Smallest allowed selection-rate ratio."""
+    max_difference: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest allowed selection-rate difference; 0.1 when neither bound is given.",
+    )
+    min_ratio: float | None = Field(
+        default=None, gt=0, le=1, description="Smallest allowed selection-rate ratio."
+    )
 
     def bounds(self) -> Bounds:
         return shorthand_bounds(

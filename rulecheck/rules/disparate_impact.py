@@ -48,10 +48,17 @@ class DisparateImpact(GroupOptions, RuleBase):
     summary = "selection-rate ratio per group (four-fifths rule): min_ratio (default 0.8)"
 
     kind: Literal["disparate_impact"]
-    min_ratio: float = Field(default=DEFAULT_MIN_RATIO, gt=0, le=1)
-    """Smallest allowed selection-rate ratio (default 0.8, the four-fifths rule)."""
-    max_ratio: float | None = Field(default=None, ge=1)
-    """Optional largest allowed ratio, to bound the other direction."""
+    min_ratio: float = Field(
+        default=DEFAULT_MIN_RATIO,
+        gt=0,
+        le=1,
+        description="Smallest allowed selection-rate ratio (default 0.8, the four-fifths rule).",
+    )
+    max_ratio: float | None = Field(
+        default=None,
+        ge=1,
+        description="Optional largest allowed ratio, to bound the other direction.",
+    )
 
     def bounds(self) -> Bounds:
         return Bounds(min_ratio=self.min_ratio, max_ratio=self.max_ratio)

@@ -47,10 +47,15 @@ class EqualOpportunity(GroupOptions, RuleBase):
     summary = "true positive rates per group: max_difference (default 0.1), optional min_ratio"
 
     kind: Literal["equal_opportunity"]
-    max_difference: float | None = Field(default=None, ge=0, le=1)
-    """Largest allowed TPR difference; 0.1 when neither bound is given."""
-    min_ratio: float | None = Field(default=None, gt=0, le=1)
-    """Smallest allowed TPR ratio."""
+    max_difference: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest allowed TPR difference; 0.1 when neither bound is given.",
+    )
+    min_ratio: float | None = Field(
+        default=None, gt=0, le=1, description="Smallest allowed TPR ratio."
+    )
 
     def bounds(self) -> Bounds:
         return shorthand_bounds(

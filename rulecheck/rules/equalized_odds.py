@@ -49,10 +49,15 @@ class EqualizedOdds(GroupOptions, RuleBase):
     summary = "worst of TPR and FPR differences per group: max_difference (default 0.1)"
 
     kind: Literal["equalized_odds"]
-    max_difference: float | None = Field(default=None, ge=0, le=1)
-    """Largest allowed difference of TPR and of FPR; 0.1 when neither bound is given."""
-    min_ratio: float | None = Field(default=None, gt=0, le=1)
-    """Smallest allowed ratio of TPR and of FPR."""
+    max_difference: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest allowed difference of TPR and of FPR; 0.1 when neither bound is given.",
+    )
+    min_ratio: float | None = Field(
+        default=None, gt=0, le=1, description="Smallest allowed ratio of TPR and of FPR."
+    )
 
     def bounds(self) -> Bounds:
         return shorthand_bounds(

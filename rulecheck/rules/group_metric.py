@@ -82,18 +82,29 @@ class GroupMetric(GroupOptions, RuleBase):
     summary = "a metric per group, bounded by max_difference, min_ratio, max_ratio, min or max"
 
     kind: Literal["group_metric"]
-    metric: MetricName
-    """The metric computed per group."""
-    max_difference: float | None = Field(default=None, ge=0)
-    """Largest allowed difference (highest - lowest, or from the reference / overall value)."""
-    min_ratio: float | None = Field(default=None, gt=0, le=1)
-    """Smallest allowed ratio (lowest/highest, or group / reference or overall value)."""
-    max_ratio: float | None = Field(default=None, ge=1)
-    """Largest allowed ratio (highest/lowest, or group / reference or overall value)."""
-    min: float | None = None
-    """Every compared group's value must be at least this."""
-    max: float | None = None
-    """Every compared group's value must be at most this."""
+    metric: MetricName = Field(description="The metric computed per group.")
+    max_difference: float | None = Field(
+        default=None,
+        ge=0,
+        description="Largest allowed difference (highest - lowest, or from the reference / overall value).",
+    )
+    min_ratio: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Smallest allowed ratio (lowest/highest, or group / reference or overall value).",
+    )
+    max_ratio: float | None = Field(
+        default=None,
+        ge=1,
+        description="Largest allowed ratio (highest/lowest, or group / reference or overall value).",
+    )
+    min: float | None = Field(
+        default=None, description="Every compared group's value must be at least this."
+    )
+    max: float | None = Field(
+        default=None, description="Every compared group's value must be at most this."
+    )
 
     _rate_bounds = field_validator("max_difference", "min", "max")(check_rate_bound)
 

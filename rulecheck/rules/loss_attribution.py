@@ -67,18 +67,33 @@ class LossAttribution(GroupOptions, RuleBase):
     summary = "share of listed features in explaining the worst group's loss: max_share"
 
     kind: Literal["loss_attribution"]
-    loss: LossName = "log_loss"
-    """Loss to explain (log_loss for the exact tree path; any probability loss otherwise)."""
-    params: dict[str, float] = Field(default_factory=dict)
-    """Keyword parameters of the loss."""
-    features: list[str] = Field(min_length=1)
-    """Protected features or their proxies: names, globs or the policy's feature_groups."""
-    combined: bool = False
-    """Bound the summed share of the listed features instead of each one separately."""
-    max_share: float | None = Field(default=None, ge=0, le=1)
-    """Largest allowed share of the worst group's mean |loss attribution|."""
-    top: int = Field(default=10, ge=1, le=100)
-    """How many of the features driving the worst group's loss the verdict lists."""
+    loss: LossName = Field(
+        default="log_loss",
+        description="Loss to explain (log_loss for the exact tree path; any probability loss otherwise).",
+    )
+    params: dict[str, float] = Field(
+        default_factory=dict, description="Keyword parameters of the loss."
+    )
+    features: list[str] = Field(
+        min_length=1,
+        description="Protected features or their proxies: names, globs or the policy's feature_groups.",
+    )
+    combined: bool = Field(
+        default=False,
+        description="Bound the summed share of the listed features instead of each one separately.",
+    )
+    max_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest allowed share of the worst group's mean |loss attribution|.",
+    )
+    top: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="How many of the features driving the worst group's loss the verdict lists.",
+    )
 
     @model_validator(mode="after")
     def _needs_a_bound(self) -> LossAttribution:

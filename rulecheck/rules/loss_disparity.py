@@ -64,16 +64,26 @@ class LossDisparity(GroupOptions, RuleBase):
     summary = "mean loss per group (built-in or registered loss): max_difference, max_ratio, max"
 
     kind: Literal["loss_disparity"]
-    loss: LossName
-    """Built-in loss name or a name registered with rulecheck.register_loss."""
-    params: dict[str, float] = Field(default_factory=dict)
-    """Keyword parameters of the loss, e.g. {quantile: 0.9} for pinball."""
-    max_difference: float | None = Field(default=None, ge=0)
-    """Largest allowed gap: worst-group minus best-group mean loss (or from the reference)."""
-    max_ratio: float | None = Field(default=None, ge=1)
-    """Largest allowed ratio of the worst to the best group's mean loss."""
-    max: float | None = None
-    """Every compared group's mean loss must be at most this."""
+    loss: LossName = Field(
+        description="Built-in loss name or a name registered with rulecheck.register_loss."
+    )
+    params: dict[str, float] = Field(
+        default_factory=dict,
+        description="Keyword parameters of the loss, e.g. {quantile: 0.9} for pinball.",
+    )
+    max_difference: float | None = Field(
+        default=None,
+        ge=0,
+        description="Largest allowed gap: worst-group minus best-group mean loss (or from the reference).",
+    )
+    max_ratio: float | None = Field(
+        default=None,
+        ge=1,
+        description="Largest allowed ratio of the worst to the best group's mean loss.",
+    )
+    max: float | None = Field(
+        default=None, description="Every compared group's mean loss must be at most this."
+    )
 
     @model_validator(mode="after")
     def _needs_a_bound(self) -> LossDisparity:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from rulecheck.errors import InputError
@@ -54,12 +54,9 @@ class Performance(RuleBase):
     summary = "an overall metric (incl. roc_auc, log_loss) bounded by min and/or max"
 
     kind: Literal["performance"]
-    metric: PerformanceMetric
-    """The metric computed on all rows."""
-    min: float | None = None
-    """The metric must be at least this."""
-    max: float | None = None
-    """The metric must be at most this."""
+    metric: PerformanceMetric = Field(description="The metric computed on all rows.")
+    min: float | None = Field(default=None, description="The metric must be at least this.")
+    max: float | None = Field(default=None, description="The metric must be at most this.")
 
     _rate_bounds = field_validator("min", "max")(check_rate_bound)
 

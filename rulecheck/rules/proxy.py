@@ -79,22 +79,43 @@ class Proxy(RuleBase):
     summary = "inputs that reveal a protected attribute: max_association, max_auc, max_share"
 
     kind: Literal["proxy"]
-    protected: str = Field(min_length=1)
-    """Column with the protected attribute (need not be a model input)."""
-    features: list[str] | None = Field(default=None, min_length=1)
-    """Candidate proxies: names, globs or feature groups (default: every model input)."""
-    association: Literal["auto", "nmi", "cramers_v", "correlation_ratio"] = "auto"
-    """Association measure; auto: NMI for categorical inputs, correlation ratio for numeric."""
-    max_association: float | None = Field(default=None, ge=0, le=1)
-    """Largest allowed association of any candidate with the protected attribute."""
-    max_auc: float | None = Field(default=None, ge=0.5, le=1)
-    """Largest allowed cross-validated ROC AUC of predicting the attribute from the candidates."""
-    max_share: float | None = Field(default=None, ge=0, le=1)
-    """Largest allowed summed attribution share of the candidates above association_threshold."""
-    association_threshold: float = Field(default=0.3, ge=0, le=1)
-    """Candidates with a higher association count as proxies for max_share."""
-    top: int = Field(default=10, ge=1, le=100)
-    """How many candidates the verdict lists."""
+    protected: str = Field(
+        min_length=1, description="Column with the protected attribute (need not be a model input)."
+    )
+    features: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Candidate proxies: names, globs or feature groups (default: every model input).",
+    )
+    association: Literal["auto", "nmi", "cramers_v", "correlation_ratio"] = Field(
+        default="auto",
+        description="Association measure; auto: NMI for categorical inputs, correlation ratio for numeric.",
+    )
+    max_association: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest allowed association of any candidate with the protected attribute.",
+    )
+    max_auc: float | None = Field(
+        default=None,
+        ge=0.5,
+        le=1,
+        description="Largest allowed cross-validated ROC AUC of predicting the attribute from the candidates.",
+    )
+    max_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest allowed summed attribution share of the candidates above association_threshold.",
+    )
+    association_threshold: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Candidates with a higher association count as proxies for max_share.",
+    )
+    top: int = Field(default=10, ge=1, le=100, description="How many candidates the verdict lists.")
 
     @model_validator(mode="after")
     def _needs_a_bound(self) -> Proxy:

@@ -68,11 +68,11 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from rulecheck._measures import AttributionTable
 from rulecheck.errors import InputError
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase, above, at_least, at_most, fmt
 from rulecheck.rules._groups import GroupSelector, check_selector, group_label, resolve_key
-from rulecheck.verdict import Check, FeatureValue, GroupValue, Scalar
+from rulecheck.rules._shares import ranks, selected_share, shares, top_features
+from rulecheck.verdict import Check, GroupValue, Scalar
 
 __all__ = ["Attribution"]
 
@@ -176,7 +176,9 @@ class Attribution(RuleBase):
             for i in indices:
                 label = group_label(table.by, table.group_keys[i])
                 excluded = table.group_n[i] < self.min_group_size
-                value = self._headline(table.features, table.group_mean_abs[i], selected)
+                value = selected_share(
+                    table.features, table.group_mean_abs[i], selected, self.combined
+                )
                 groups.append(
                     GroupValue(
                         group=tuple(zip(table.by, table.group_keys[i], strict=True)),
@@ -203,7 +205,7 @@ class Attribution(RuleBase):
         if absent:
             notes.append(f"Not model inputs (share 0): {', '.join(absent)}.")
         checks = self._checks(table.features, scopes, selected)
-        features = _top_features(table, selected, self.top)
+        features = top_features(table.features, table.mean_abs, selected, self.top)
         context = "top: " + ", ".join(f"{f.feature} {fmt(f.value)}" for f in features[:3])
         info: tuple[tuple[str, Scalar], ...] = (
             ("explainer", table.explainer),
@@ -216,7 +218,7 @@ class Attribution(RuleBase):
             checks=tuple(checks),
             primary=checks[0].value
             if checks
-            else self._headline(table.features, table.mean_abs, selected),
+            else selected_share(table.features, table.mean_abs, selected, self.combined),
             subject=checks[0].subject if checks else f"attribution share of {', '.join(selected)}",
             context=context,
             groups=tuple(groups),
@@ -224,13 +226,6 @@ class Attribution(RuleBase):
             notes=tuple(notes),
             info=info,
         )
-
-    def _headline(
-        self, names: Sequence[str], mean_abs: Sequence[float], selected: Sequence[str]
-    ) -> float:
-        shares = _shares(names, mean_abs)
-        values = [shares.get(f, 0.0) for f in selected]
-        return sum(values) if self.combined else max(values)
 
     def _checks(
         self,
@@ -241,17 +236,17 @@ class Attribution(RuleBase):
         # Each bound becomes one check on its worst case over features (or their sum) and groups.
         items: list[tuple[str, float, float, int]] = []  # (what, share, mean_abs, rank)
         for where, mean_abs in scopes:
-            shares = _shares(names, mean_abs)
-            ranks = _ranks(names, mean_abs)
+            share_of = shares(names, mean_abs)
+            rank_of = ranks(names, mean_abs)
             magnitude = dict(zip(names, mean_abs, strict=True))
             if self.combined:
                 what = f"combined attribution share of {', '.join(selected)}{where}"
                 items.append(
                     (
                         what,
-                        sum(shares.get(f, 0.0) for f in selected),
+                        sum(share_of.get(f, 0.0) for f in selected),
                         sum(magnitude.get(f, 0.0) for f in selected),
-                        min(ranks.get(f, len(names) + 1) for f in selected),
+                        min(rank_of.get(f, len(names) + 1) for f in selected),
                     )
                 )
             else:
@@ -259,9 +254,9 @@ class Attribution(RuleBase):
                     items.append(
                         (
                             f"attribution share of {f}{where}",
-                            shares.get(f, 0.0),
+                            share_of.get(f, 0.0),
                             magnitude.get(f, 0.0),
-                            ranks.get(f, len(names) + 1),
+                            rank_of.get(f, len(names) + 1),
                         )
                     )
         checks: list[Check] = []
@@ -286,35 +281,4 @@ def raise_no_groups(min_group_size: int, by: Sequence[str]) -> None:
     raise InputError(
         f"no group of {', '.join(by)} has at least {min_group_size} explained rows; lower "
         "min_group_size or explain more rows (attribution.max_rows)"
-    )
-
-
-def _shares(names: Sequence[str], mean_abs: Sequence[float]) -> dict[str, float]:
-    total = sum(mean_abs)
-    if total <= 0:
-        return dict.fromkeys(names, 0.0)
-    return {name: value / total for name, value in zip(names, mean_abs, strict=True)}
-
-
-def _ranks(names: Sequence[str], mean_abs: Sequence[float]) -> dict[str, int]:
-    order = sorted(range(len(names)), key=lambda j: -mean_abs[j])
-    return {names[j]: rank for rank, j in enumerate(order, start=1)}
-
-
-def _top_features(
-    table: AttributionTable, selected: Sequence[str], top: int
-) -> tuple[FeatureValue, ...]:
-    shares = _shares(table.features, table.mean_abs)
-    ranks = _ranks(table.features, table.mean_abs)
-    magnitude = dict(zip(table.features, table.mean_abs, strict=True))
-    shown = sorted(table.features, key=lambda f: ranks[f])[:top]
-    shown += [f for f in selected if f not in shown and f in ranks]
-    return tuple(
-        FeatureValue(
-            feature=f,
-            value=shares[f],
-            rank=ranks[f],
-            detail=(("mean_abs", magnitude[f]), ("selected", f in selected)),
-        )
-        for f in shown
     )

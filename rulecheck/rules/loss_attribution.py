@@ -46,7 +46,6 @@ Failing when ``relationship`` holds 24% of the worst group's loss attribution (>
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -55,8 +54,9 @@ from pydantic_core import PydanticCustomError
 from rulecheck.errors import InputError
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase, at_most, fmt
 from rulecheck.rules._groups import GroupOptions, group_label, resolve_key
+from rulecheck.rules._shares import selected_share, top_features
 from rulecheck.rules.loss_disparity import LossName
-from rulecheck.verdict import Check, FeatureValue, GroupValue, Scalar
+from rulecheck.verdict import Check, GroupValue, Scalar
 
 __all__ = ["LossAttribution"]
 
@@ -147,13 +147,13 @@ class LossAttribution(GroupOptions, RuleBase):
                 GroupValue(
                     group=tuple(zip(by, key, strict=True)),
                     n=n,
-                    value=self._share(table.features, mean_abs, selected),
+                    value=selected_share(table.features, mean_abs, selected, self.combined),
                     excluded=n < self.min_group_size,
                     metric="loss attribution share",
                 )
             )
         worst = table.group_mean_abs[row_of[worst_key]]
-        share = self._share(table.features, worst, selected)
+        share = selected_share(table.features, worst, selected, self.combined)
         what = ", ".join(selected)
         subject = (
             f"{'combined ' if self.combined else ''}share of {what} in the {self.loss} "
@@ -162,7 +162,7 @@ class LossAttribution(GroupOptions, RuleBase):
         checks: tuple[Check, ...] = ()
         if self.max_share is not None:
             checks = (at_most("max_share", share, self.max_share, subject),)
-        features = _drivers(table.features, worst, selected, self.top)
+        features = top_features(table.features, worst, selected, self.top)
         info: tuple[tuple[str, Scalar], ...] = (
             ("explainer", table.explainer),
             ("output", table.output),
@@ -183,32 +183,3 @@ class LossAttribution(GroupOptions, RuleBase):
             features=features,
             info=info,
         )
-
-    def _share(
-        self, names: Sequence[str], mean_abs: Sequence[float], selected: Sequence[str]
-    ) -> float:
-        total = sum(mean_abs)
-        shares = {
-            n: (v / total if total > 0 else 0.0) for n, v in zip(names, mean_abs, strict=True)
-        }
-        values = [shares.get(f, 0.0) for f in selected]
-        return sum(values) if self.combined else max(values)
-
-
-def _drivers(
-    names: Sequence[str], mean_abs: Sequence[float], selected: Sequence[str], top: int
-) -> tuple[FeatureValue, ...]:
-    total = sum(mean_abs)
-    order = sorted(range(len(names)), key=lambda j: -mean_abs[j])
-    rank = {names[j]: r for r, j in enumerate(order, start=1)}
-    shown = [names[j] for j in order[:top]]
-    shown += [f for f in selected if f not in shown and f in rank]
-    return tuple(
-        FeatureValue(
-            feature=f,
-            value=(mean_abs[names.index(f)] / total) if total > 0 else 0.0,
-            rank=rank[f],
-            detail=(("mean_abs", mean_abs[names.index(f)]), ("selected", f in selected)),
-        )
-        for f in shown
-    )

@@ -68,6 +68,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase, at_most, fmt
+from rulecheck.rules._shares import shares
 from rulecheck.verdict import Check, FeatureValue
 
 __all__ = ["Proxy"]
@@ -146,11 +147,7 @@ class Proxy(RuleBase):
             checks.append(at_most("max_auc", auc, self.max_auc, subject))
         if self.max_share is not None:
             table = ctx.attribution(())
-            total = sum(table.mean_abs)
-            share_of = {
-                f: (v / total if total > 0 else 0.0)
-                for f, v in zip(table.features, table.mean_abs, strict=True)
-            }
+            share_of = shares(table.features, table.mean_abs)
             proxies = [s.feature for s in scores if s.score > self.association_threshold]
             share = sum(share_of.get(f, 0.0) for f in proxies)
             named = ", ".join(proxies) if proxies else "none"

@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
 from rulecheck.errors import PolicyError, PolicyProblem
-from rulecheck.rules import KINDS, Rule, RuleBase
+from rulecheck.rules import KINDS, Rule
 from rulecheck.verdict import SourceRef
 
 __all__ = ["AttributionSettings", "Policy", "Target", "load_policy", "policy_from_text"]
@@ -383,15 +383,3 @@ def _type_name(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), type(value).__name__
     )
-
-
-def rule_sources(policy: Policy) -> dict[str, SourceRef | None]:
-    """Rule id -> where it is defined."""
-    return {rule.id: rule.source for rule in policy.rules}
-
-
-def rule_of(policy: Policy, rule_id: str) -> RuleBase:
-    for rule in policy.rules:
-        if rule.id == rule_id:
-            return rule
-    raise KeyError(rule_id)

@@ -29,7 +29,6 @@ from rulecheck.verdict import (
 
 __all__ = [
     "CLASSIFICATION_METRICS",
-    "REGRESSION_METRICS",
     "EvalContext",
     "Measurement",
     "MetricName",
@@ -71,7 +70,6 @@ RegressionMetric = Literal["mean_prediction", "mean_absolute_error", "mean_squar
 # Every metric a group_metric rule computes per group.
 MetricName = Literal[ClassificationMetric, RegressionMetric]
 CLASSIFICATION_METRICS: tuple[str, ...] = get_args(ClassificationMetric)
-REGRESSION_METRICS: tuple[str, ...] = get_args(RegressionMetric)
 # Metrics that are fractions in [0, 1], so that differences and bounds above 1 are mistakes.
 RATE_METRICS: frozenset[str] = frozenset(CLASSIFICATION_METRICS) | {"roc_auc"}
 

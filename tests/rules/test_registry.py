@@ -62,3 +62,10 @@ def test_kind_has_case_file(kind: str) -> None:
 def test_unknown_kind_lookup_lists_kinds() -> None:
     with pytest.raises(KeyError, match="valid kinds: "):
         rules.rule_class("nope")
+
+
+def test_engine_computes_exactly_the_metrics_rules_accept() -> None:
+    from rulecheck.engines.fairness import COUNT_METRICS, VALUE_METRICS
+    from rulecheck.rules._base import MetricName
+
+    assert set(COUNT_METRICS) | set(VALUE_METRICS) == set(get_args(MetricName))

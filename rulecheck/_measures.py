@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from rulecheck.verdict import Scalar
 
-__all__ = ["GroupKey", "GroupTable"]
+__all__ = ["AttributionTable", "GroupKey", "GroupTable", "ProxyScore", "same_value"]
 
 GroupKey = tuple[Scalar, ...]
 
@@ -63,3 +63,68 @@ class ProxyScore:
     feature: str
     score: float
     measure: str
+
+
+def _plain(value: object) -> object:
+    """numpy scalars as Python scalars (``np.int64(1)`` -> ``1``)."""
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy":
+        return item()
+    return value
+
+
+def _as_number(value: object) -> float | None:
+    """A number for numbers, bools and numeric strings ("1", "1.0", " 2e3 "); else None."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+_TRUE = frozenset({"true", "yes"})
+_FALSE = frozenset({"false", "no"})
+
+
+def same_value(a: object, b: object) -> bool:
+    """Whether two label or group values name the same thing: the one definition in rulecheck.
+
+    Policies are written in YAML, so a value in a policy may be spelled differently from the
+    same value in the data or in a model's classes. These are the same:
+
+    - equal values of any type (``"yes" == "yes"``, ``1 == np.int64(1)``);
+    - numbers that are numerically equal, including integer-valued floats and numeric strings
+      (``1``, ``1.0``, ``"1"``, ``"1.0"``);
+    - a bool and its spellings, case-insensitively: ``True``, ``"true"``, ``"True"``, ``"yes"``,
+      ``1`` and ``1.0`` (and ``False``, ``"false"``, ``"no"``, ``0``);
+    - otherwise the two values' ``str()`` (a category and its label text).
+
+    >>> same_value(True, "true"), same_value(1.0, "1"), same_value("a", "A")
+    (True, True, False)
+    """
+    a, b = _plain(a), _plain(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        flag, other = (a, b) if isinstance(a, bool) else (b, a)
+        if isinstance(other, bool):
+            return flag is other
+        if isinstance(other, str):
+            text = other.strip().lower()
+            if text in _TRUE or text in _FALSE:
+                return (text in _TRUE) is flag
+        number = _as_number(other)
+        return number is not None and number == float(flag)
+    if isinstance(a, float) and a != a:  # NaN names nothing
+        return False
+    if isinstance(b, float) and b != b:
+        return False
+    numeric_a, numeric_b = isinstance(a, int | float), isinstance(b, int | float)
+    if numeric_a or numeric_b:
+        x, y = _as_number(a), _as_number(b)
+        if x is not None and y is not None:
+            return x == y
+    return a == b or str(a) == str(b)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from rulecheck._measures import same_value
 from rulecheck.errors import InputError
 
 __all__ = [
@@ -107,8 +108,8 @@ def target_of(model: Any, positive_class: object | None) -> Target:
             )
         return Target(classes=classes, index=1)
     matches = [i for i, c in enumerate(classes) if c == positive_class]
-    if not matches:  # e.g. the class 1 written as "1" in a policy file
-        matches = [i for i, c in enumerate(classes) if str(c) == str(positive_class)]
+    if not matches:  # e.g. the class 1 written as "1", or True as "true", in a policy file
+        matches = [i for i, c in enumerate(classes) if same_value(c, positive_class)]
     if len(matches) != 1:
         raise InputError(
             f"positive_class {positive_class!r} is not one of the model's classes {list(classes)}",

@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rulecheck._measures import same_value
 from rulecheck.errors import InputError
 
 __all__ = [
@@ -247,7 +248,7 @@ def predictability_auc(
     codes, name = _protected_codes(protected, len(X), "X")
     groups = pd.factorize(protected)[1]
     if positive is not None:
-        matches = [i for i, g in enumerate(groups) if g == positive or str(g) == str(positive)]
+        matches = [i for i, g in enumerate(groups) if g == positive or same_value(g, positive)]
         if not matches:
             raise InputError(
                 f"positive {positive!r} is not a group of protected attribute {name!r}: "

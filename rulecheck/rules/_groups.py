@@ -25,10 +25,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from rulecheck._measures import GroupKey, GroupTable
+from rulecheck._measures import GroupKey, GroupTable, same_value
 from rulecheck.errors import InputError
 from rulecheck.rules._base import EvalContext, Measurement, at_least, at_most, fmt
-from rulecheck.verdict import Check, GroupValue, Scalar
+from rulecheck.verdict import Check, GroupValue
 
 __all__ = [
     "Bounds",
@@ -158,14 +158,6 @@ def group_label(by: Sequence[str], key: GroupKey) -> str:
     return ", ".join(f"{column}={value}" for column, value in zip(by, key, strict=True))
 
 
-def _matches(value: Scalar, wanted: GroupLabel) -> bool:
-    if isinstance(value, bool) or isinstance(wanted, bool):
-        return value is wanted or str(value).lower() == str(wanted).lower()
-    if isinstance(value, int | float) and isinstance(wanted, int | float):
-        return float(value) == float(wanted)
-    return str(value) == str(wanted)
-
-
 def resolve_key(
     by: Sequence[str], keys: Sequence[GroupKey], selector: GroupSelector, what: str
 ) -> int:
@@ -173,7 +165,7 @@ def resolve_key(
     wanted: tuple[GroupLabel, ...]
     wanted = tuple(selector[column] for column in by) if isinstance(selector, dict) else (selector,)
     for index, key in enumerate(keys):
-        if all(_matches(v, w) for v, w in zip(key, wanted, strict=True)):
+        if all(same_value(v, w) for v, w in zip(key, wanted, strict=True)):
             return index
     present = "; ".join(group_label(by, k) for k in keys[:20])
     more = f" and {len(keys) - 20} more" if len(keys) > 20 else ""

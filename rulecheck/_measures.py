@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from rulecheck.verdict import Scalar
 
-__all__ = ["AttributionTable", "GroupKey", "GroupTable", "ProxyScore", "same_value"]
+__all__ = ["AttributionTable", "Condition", "GroupKey", "GroupTable", "ProxyScore", "same_value"]
 
 GroupKey = tuple[Scalar, ...]
 
@@ -21,7 +21,9 @@ class GroupTable:
 
     ``keys[i]`` holds the values of the ``by`` columns for group ``i``; ``values[i]`` is None when
     the metric is undefined for that group (zero denominator). ``overall`` is the metric on all
-    rows. Only groups with at least one row appear.
+    rows. Only groups with at least one row appear. With sample weights, ``weights[i]`` is the
+    total weight of group ``i`` (``n`` still counts rows) and ``overall_weight`` that of all rows;
+    both are None without weights.
     """
 
     metric: str
@@ -31,6 +33,8 @@ class GroupTable:
     values: tuple[float | None, ...]
     overall: float | None
     overall_n: int
+    weights: tuple[float, ...] | None = None
+    overall_weight: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +62,16 @@ class AttributionTable:
 
 @dataclass(frozen=True, slots=True)
 class ProxyScore:
-    """How strongly one input feature is associated with a protected attribute."""
+    """How strongly one input feature is associated with a protected attribute.
+
+    ``missing`` counts the rows where the feature is missing: a categorical measure treats them
+    as a category of their own, the correlation ratio leaves them out.
+    """
 
     feature: str
     score: float
     measure: str
+    missing: int = 0
 
 
 def _plain(value: object) -> object:
@@ -112,6 +121,7 @@ def same_value(a: object, b: object) -> bool:
         flag, other = (a, b) if isinstance(a, bool) else (b, a)
         if isinstance(other, bool):
             return flag is other
+        assert isinstance(flag, bool)
         if isinstance(other, str):
             text = other.strip().lower()
             if text in _TRUE or text in _FALSE:
@@ -128,3 +138,35 @@ def same_value(a: object, b: object) -> bool:
         if x is not None and y is not None:
             return x == y
     return a == b or str(a) == str(b)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One term of a row filter (``where:``): rows whose ``column`` satisfies it are kept.
+
+    ``values`` keeps rows equal to any of the values (by :func:`same_value`); ``gt``/``gte``/
+    ``lt``/``lte`` keep rows within numeric bounds. A condition with several parts needs all of
+    them; ``negate`` keeps the rows that fail it instead. Missing values never match (and so
+    are kept by a negated condition).
+    """
+
+    column: str
+    values: tuple[Scalar, ...] = ()
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    negate: bool = False
+
+    def describe(self) -> str:
+        """The condition in words: ``age >= 25``, ``sex = Male``, ``not (race in [A, B])``."""
+        parts: list[str] = []
+        if len(self.values) == 1:
+            parts.append(f"{self.column} = {self.values[0]}")
+        elif self.values:
+            parts.append(f"{self.column} in [{', '.join(str(v) for v in self.values)}]")
+        for op, bound in ((">", self.gt), (">=", self.gte), ("<", self.lt), ("<=", self.lte)):
+            if bound is not None:
+                parts.append(f"{self.column} {op} {bound:g}")
+        text = " and ".join(parts)
+        return f"not ({text})" if self.negate else text

@@ -11,23 +11,27 @@ from __future__ import annotations
 import functools
 import hashlib
 import platform
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from rulecheck.engines.context import AttributionSpec, DataContext, TargetSpec
+from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
 from rulecheck.engines.model import ModelAdapter, adapt, load_model
+from rulecheck.engines.slices import apply_dtypes, describe_where, where_mask
 from rulecheck.errors import InputError
 from rulecheck.policy import Policy, Target, load_policy
 from rulecheck.rules._base import error_verdict, judge, skipped_verdict
-from rulecheck.verdict import Report, Scalar, Verdict
+from rulecheck.rules._where import where_conditions
+from rulecheck.verdict import Report, Scalar, Status, Verdict
 
 __all__ = ["evaluate"]
 
@@ -57,6 +61,7 @@ def evaluate(
     features: list[str] | None = None,
     positive_label: Scalar | None = None,
     threshold: float | None = None,
+    sample_weight: str | npt.ArrayLike | None = None,
     baseline: Any = None,
     baseline_predictions: npt.ArrayLike | None = None,
     baseline_scores: npt.ArrayLike | None = None,
@@ -75,6 +80,8 @@ def evaluate(
     predictions, scores : arrays of decisions / positive-class scores, one per row (instead of
         a model or prediction column).
     label, prediction, score, features, positive_label, threshold : override ``target``.
+    sample_weight : a column name (overrides ``target.sample_weight``) or an array of weights,
+        one per data row (before ``target.where`` selects rows).
     baseline, baseline_predictions, baseline_scores, baseline_prediction, baseline_score : the
         baseline to compare with (a model object or file, arrays, or columns); default:
         ``target.baseline`` / ``target.baseline_prediction`` / ``target.baseline_score``.
@@ -108,7 +115,9 @@ def evaluate(
         labels=_tuple(target.labels),
         threshold=_pick(threshold, target.threshold),
         task=target.task,
+        sample_weight=sample_weight if isinstance(sample_weight, str) else target.sample_weight,
     )
+    weights = None if sample_weight is None or isinstance(sample_weight, str) else sample_weight
     # Explicit predictions or scores replace the policy's model.
     explicit = any(v is not None for v in (prediction, predictions, score, scores))
     baseline_explicit = any(
@@ -120,6 +129,12 @@ def evaluate(
     baseline_info: dict[str, Scalar] = {}
     try:
         frame = _resolve_data(data, target.data, base, data_info)
+        frame, kept = _select_rows(frame, target, data_info)
+        if kept is not None:
+            predictions, scores, weights, baseline_predictions, baseline_scores = (
+                None if a is None else np.asarray(a)[kept]
+                for a in (predictions, scores, weights, baseline_predictions, baseline_scores)
+            )
         adapter = _resolve_model(
             model, None if explicit else target.model, base, trust_model, model_info
         )
@@ -134,15 +149,15 @@ def evaluate(
         return _report(
             policy, tuple(_all_errors(policy, str(exc))), data_info, model_info, (str(exc),)
         )
-    attribution = _attribution_spec(policy)
     context = DataContext(
         frame,
         spec,
         model=adapter,
         predictions=predictions,
         scores=scores,
+        sample_weight=weights,
         losses=loss_registry,
-        attribution=attribution,
+        attribution=policy.attribution,
         feature_groups=policy.feature_groups,
     )
     baseline_spec = replace(
@@ -164,14 +179,18 @@ def evaluate(
             model=baseline_adapter,
             predictions=baseline_predictions,
             scores=baseline_scores,
+            sample_weight=weights,
             losses=loss_registry,
-            attribution=attribution,
+            attribution=policy.attribution,
             feature_groups=policy.feature_groups,
         )
         if has_baseline
         else None
     )
-    verdicts = tuple(_verdict(rule, context, baseline_context) for rule in policy.rules)
+    verdicts = tuple(
+        _rule_verdict(rule, context, baseline_context, policy.time_budget_s)
+        for rule in policy.rules
+    )
     if adapter is not None:
         model_info["calls"] = context.model_calls
     if baseline_context is not None:
@@ -190,19 +209,6 @@ def evaluate(
 T = TypeVar("T")
 
 
-def _attribution_spec(policy: Policy) -> AttributionSpec:
-    settings = policy.attribution
-    if settings is None:
-        return AttributionSpec()
-    return AttributionSpec(
-        explainer=settings.explainer,
-        output=settings.output,
-        max_rows=settings.max_rows,
-        background_size=settings.background_size,
-        seed=settings.seed,
-    )
-
-
 def _pick(explicit: T | None, default: T | None) -> T | None:
     return explicit if explicit is not None else default
 
@@ -216,6 +222,35 @@ NEEDS_BASELINE = (
     "target.baseline_prediction or target.baseline_score (CLI: --baseline, "
     "--baseline-prediction, --baseline-score)"
 )
+
+
+def _rule_verdict(
+    rule: Any, context: DataContext, baseline: DataContext | None, budget: float | None
+) -> Verdict:
+    """The rule's verdict on the rows it selects (``where``, ``missing``), within its budget."""
+    if rule.skip is not None:
+        return skipped_verdict(rule)
+    conditions = rule.conditions()
+    by, missing = rule.group_selection()
+    try:
+        context, notes = context.view(conditions, by, missing)
+        if baseline is not None:
+            baseline, _ = baseline.view(conditions, by, missing)
+    except InputError as exc:
+        return error_verdict(rule, str(exc))
+    deadline = None if budget is None else time.monotonic() + budget
+    for ctx in (context, baseline):
+        if ctx is not None:
+            ctx.deadline = deadline
+    verdict = _verdict(rule, context, baseline)
+    if conditions:
+        info = (("where", describe_where(conditions)), ("rows", len(context.frame)))
+        verdict = replace(verdict, info=(*verdict.info, *info))
+    if notes and verdict.status is not Status.ERROR:
+        verdict = replace(
+            verdict, message=f"{verdict.message} {' '.join(notes)}", notes=(*notes, *verdict.notes)
+        )
+    return verdict
 
 
 def _verdict(rule: Any, context: DataContext, baseline: DataContext | None) -> Verdict:
@@ -273,6 +308,20 @@ def _resolve_data(
         info["sha256"] = sha256_file(path)
     info.update({"rows": len(frame), "columns": len(frame.columns)})
     return frame
+
+
+def _select_rows(
+    frame: pd.DataFrame, target: Target, info: dict[str, Scalar]
+) -> tuple[pd.DataFrame, npt.NDArray[np.intp] | None]:
+    """Apply ``target.dtypes`` and ``target.where``: the audited frame and the kept positions."""
+    if target.dtypes:
+        frame = apply_dtypes(frame, target.dtypes)
+    conditions = where_conditions(target.where)
+    if not conditions:
+        return frame, None
+    kept = np.flatnonzero(where_mask(frame, conditions))
+    info.update({"where": describe_where(conditions), "selected_rows": len(kept)})
+    return frame.iloc[kept].reset_index(drop=True), kept
 
 
 def _resolve_model(

@@ -24,9 +24,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from rulecheck._settings import AttributionSettings
 from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
 from rulecheck.errors import PolicyError, PolicyProblem
 from rulecheck.rules import KINDS, Rule
+from rulecheck.rules._where import WHERE_DESCRIPTION, Where
 from rulecheck.verdict import SourceRef
 
 __all__ = ["AttributionSettings", "Policy", "Target", "load_policy", "policy_from_text"]
@@ -89,6 +91,16 @@ class Target(BaseModel):
         default=None,
         description="Default: regression when a regression metric is used and labels are not binary.",
     )
+    sample_weight: str | None = Field(
+        default=None,
+        description="Column of sample weights (e.g. survey weights): counts, rates, losses, performance metrics and mean attributions are weighted; min_group_size still counts rows.",
+    )
+    dtypes: dict[str, Literal["category", "int", "float", "str", "bool"]] | None = Field(
+        default=None,
+        min_length=1,
+        description="Column types to apply after reading the data, so CSV and Parquet give identical results (e.g. {zip: str, grade: category}).",
+    )
+    where: Where | None = Field(default=None, description=WHERE_DESCRIPTION)
 
     @field_validator("model")
     @classmethod
@@ -99,36 +111,6 @@ class Target(BaseModel):
                 "give either prediction (a column) or model (a file), not both",
             )
         return value
-
-
-class AttributionSettings(BaseModel):
-    """How attributions are computed: once per run, shared by every rule that needs them."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    explainer: Literal["auto", "tree", "linear", "permutation", "exact"] = Field(
-        default="auto",
-        description="auto: exact TreeSHAP for tree models, exact linear SHAP for linear models, else a model-agnostic explainer on a seeded background sample.",
-    )
-    output: Literal["auto", "log_odds", "probability", "raw"] = Field(
-        default="auto",
-        description="The explained model output (auto: log-odds for logistic tree/linear models, probability for model-agnostic classifiers, raw for regressors).",
-    )
-    max_rows: int | None = Field(
-        default=None,
-        ge=1,
-        description="Explain a seeded sample of at most this many rows (default: every row for the tree and linear explainers, 200 for the model-agnostic ones, which cost about 0.5 s per row).",
-    )
-    background_size: int = Field(
-        default=100,
-        ge=1,
-        description="Background rows for the model-agnostic and interventional explainers.",
-    )
-    seed: int = Field(
-        default=0,
-        ge=0,
-        description="Seed of the row and background samples and of the permutations.",
-    )
 
 
 FeatureGroupName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")]
@@ -156,6 +138,11 @@ class Policy(BaseModel):
             default=None,
             description="Named lists of features (names or globs) that attribution and proxy rules can refer to.",
         )
+    )
+    time_budget_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds each rule may take; a rule still computing then (e.g. a model-agnostic explainer) ends as ERROR saying so.",
     )
     rules: list[Rule] = Field(
         min_length=1, description="The rules; each needs a unique ``id`` and a ``kind``."

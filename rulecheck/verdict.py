@@ -87,6 +87,7 @@ class GroupValue:
     excluded: bool = False
     baseline_value: float | None = None
     metric: str | None = None
+    weight: float | None = None  # total sample weight of the group, when weighted
 
     def label(self) -> str:
         return ", ".join(f"{name}={value}" for name, value in self.group) or "overall"
@@ -103,6 +104,8 @@ class GroupValue:
             out["baseline_value"] = self.baseline_value
         if self.metric is not None:
             out["metric"] = self.metric
+        if self.weight is not None:
+            out["weight"] = self.weight
         return out
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rulecheck._measures import same_value
+from rulecheck._settings import ExplainerName, OutputName
 from rulecheck.errors import InputError
 
 __all__ = [
@@ -30,8 +31,6 @@ __all__ = [
     "top_module",
 ]
 
-ExplainerName = Literal["auto", "tree", "linear", "permutation", "exact"]
-OutputName = Literal["auto", "log_odds", "probability", "raw"]
 Output = Literal["log_odds", "probability", "raw"]
 
 # Model-agnostic "auto": exact Shapley values while they cost no more model calls than this.

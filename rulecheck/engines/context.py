@@ -1,72 +1,51 @@
-"""The evaluation context: data, labels, predictions and scores, computed once and shared.
+"""The evaluation context: what rules ask for, computed once and shared.
 
-:class:`DataContext` implements the :class:`rulecheck.rules.EvalContext` protocol for rules.
-Every expensive or fallible input (labels, model predictions, scores, group codes) is computed
-on first use and cached, including its failure: when the model raises, every rule that needs
-predictions gets the same ERROR message and the model is called once, not once per rule.
+:class:`DataContext` implements the :class:`rulecheck.rules.EvalContext` protocol by composing
+three parts: :class:`~rulecheck.engines.targets.Targets` (label, decisions, scores, weights),
+a :class:`~rulecheck.engines.groupstats.GroupStats` backend (per-group counts and sums) and the
+model adapter (through the attribution engine). Every result is cached, failures included.
+
+A rule with ``where:`` or ``missing: drop`` runs on a :meth:`DataContext.view` of the rows it
+selects: the view indexes the parent's model outputs, so the model runs once per audit.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from rulecheck._measures import AttributionTable, GroupTable, ProxyScore
-from rulecheck.engines.fairness import (
-    COUNT_METRICS,
-    VALUE_METRICS,
+from rulecheck._measures import AttributionTable, Condition, GroupTable, ProxyScore
+from rulecheck._settings import AttributionSettings
+from rulecheck.engines._cache import Cache
+from rulecheck.engines.fairness import COUNT_METRICS, VALUE_METRICS, value_metric
+from rulecheck.engines.groupstats import (
     Grouping,
-    confusion_counts,
+    GroupStats,
+    MissingMode,
+    NumpyGroupStats,
     factorize,
     missing_column_message,
-    value_metric,
 )
-from rulecheck.engines.losses import LossRegistry, get_loss, group_mean_loss, per_row_loss
+from rulecheck.engines.losses import LossRegistry, get_loss, per_row_loss
 from rulecheck.engines.model import ModelAdapter
+from rulecheck.engines.slices import describe_where, where_mask
+from rulecheck.engines.targets import Targets, TargetSpec
 from rulecheck.errors import InputError
 
 if TYPE_CHECKING:
     from rulecheck.engines.attribution import Attribution
 
-__all__ = ["AttributionSpec", "DataContext", "TargetSpec"]
+__all__ = ["DataContext", "TargetSpec"]
 
 T = TypeVar("T")
-Label = str | int | float | bool
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-NOT_BINARY = (
-    "{what} {column!r} has values other than 0/1: {values}; set target.positive_label "
-    "(and target.labels) to say which value is positive"
-)
-UNEXPECTED_VALUES = "{what} {column!r} has values outside the declared labels {labels}: {values}"
-POSITIVE_ABSENT = "positive_label {positive!r} never occurs in {what} {column!r} (values: {values})"
-NEEDS_SCORES = (
-    "needs scores: give target.score (a column of probabilities) or a model with predict_proba"
-)
-NEEDS_LABEL = "needs true labels: give target.label (CLI: --label)"
-NEEDS_PREDICTIONS = (
-    "no predictions: give target.prediction (a column), target.score, or target.model "
-    "(CLI: --prediction, --score or --model)"
-)
-
-
-@dataclass(frozen=True)
-class AttributionSpec:
-    """How attributions are computed (the policy's ``attribution`` block)."""
-
-    explainer: str = "auto"
-    output: str = "auto"
-    max_rows: int | None = None
-    background_size: int = 100
-    seed: int = 0
-
 
 NEEDS_MODEL = (
     "needs a model to explain: give target.model (CLI: --model); a predictions-only audit "
@@ -74,32 +53,8 @@ NEEDS_MODEL = (
 )
 
 
-@dataclass(frozen=True)
-class TargetSpec:
-    """Resolved target options (policy ``target`` merged with CLI/API overrides)."""
-
-    label: str | None = None
-    prediction: str | None = None
-    score: str | None = None
-    features: tuple[str, ...] | None = None
-    positive_label: Label | None = None
-    labels: tuple[Label, ...] | None = None
-    threshold: float | None = None
-    task: Literal["classification", "regression"] | None = None
-
-
-def _describe_values(values: pd.Series, limit: int = 6) -> str:
-    counts = values.value_counts()
-    shown = ", ".join(f"{v!r} ({n})" for v, n in counts.head(limit).items())
-    return shown + (f" and {len(counts) - limit} more" if len(counts) > limit else "")
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return str(a).lower() == str(b).lower()
-    if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
-        return float(a) == float(b)
-    return str(a) == str(b)
+class _Clock:
+    deadline: float | None = None
 
 
 class DataContext:
@@ -113,377 +68,238 @@ class DataContext:
         model: ModelAdapter | None = None,
         predictions: npt.ArrayLike | None = None,
         scores: npt.ArrayLike | None = None,
+        sample_weight: npt.ArrayLike | None = None,
         losses: LossRegistry | None = None,
-        attribution: AttributionSpec | None = None,
+        attribution: AttributionSettings | None = None,
         feature_groups: Mapping[str, Sequence[str]] | None = None,
+        stats: GroupStats | None = None,
     ) -> None:
         self.frame = frame
-        self.losses = losses
-        self.attribution_spec = attribution or AttributionSpec()
-        self.feature_groups = dict(feature_groups or {})
         self.spec = spec
         self.model = model
-        self._given_predictions = None if predictions is None else np.asarray(predictions)
-        self._given_scores = None if scores is None else np.asarray(scores, dtype=np.float64)
-        self._cache: dict[object, object] = {}
-        self.model_calls = 0
-
-    # -- caching ---------------------------------------------------------------------------
-    def _once(self, key: object, compute: Callable[[], T]) -> T:
-        if key not in self._cache:
-            try:
-                self._cache[key] = compute()
-            except InputError as exc:
-                self._cache[key] = exc
-        value = self._cache[key]
-        if isinstance(value, InputError):
-            raise value
-        return value  # type: ignore[return-value]  # the cache stores what compute() returned
-
-    # -- columns ---------------------------------------------------------------------------
-    def column(self, name: str, what: str) -> pd.Series:
-        if name not in self.frame.columns:
-            raise InputError(missing_column_message(name, self.frame, what), subject=name)
-        series = self.frame[name]
-        missing = int(series.isna().sum())
-        if missing:
-            first = int(np.flatnonzero(series.isna().to_numpy())[0])
-            raise InputError(
-                f"{what} {name!r} has {missing} missing value{'s' if missing > 1 else ''} "
-                f"(first at row {first})",
-                subject=name,
-            )
-        return series
-
-    def features(self) -> pd.DataFrame:
-        def compute() -> pd.DataFrame:
-            names = self.spec.features
-            if names is None and self.model is not None:
-                names = self.model.feature_names
-            if names is None:
-                skip = {self.spec.label, self.spec.prediction, self.spec.score}
-                names = tuple(str(c) for c in self.frame.columns if c not in skip)
-            missing = [n for n in names if n not in self.frame.columns]
-            if missing:
-                raise InputError(
-                    f"model features missing from the data: {', '.join(map(repr, missing))}",
-                    subject="features",
-                )
-            return self.frame[list(names)]
-
-        return self._once("features", compute)
-
-    # -- task and labels -------------------------------------------------------------------
-    @property
-    def task(self) -> Literal["classification", "regression"]:
-        def compute() -> Literal["classification", "regression"]:
-            if self.spec.task is not None:
-                return self.spec.task
-            if self.spec.positive_label is not None or self.spec.labels is not None:
-                return "classification"
-            if self.model is not None:
-                return "regression" if self.model.classes is None else "classification"
-            # The label decides when there is one; else the prediction column.
-            present = [
-                n for n in (self.spec.label, self.spec.prediction) if n in self.frame.columns
-            ]
-            for name in present[:1]:
-                if name is not None:
-                    series = self.frame[name].dropna()
-                    numeric = pd.api.types.is_numeric_dtype(series)
-                    boolean = pd.api.types.is_bool_dtype(series)
-                    if numeric and not boolean and not series.isin([0, 1]).all():
-                        return "regression"
-            return "classification"
-
-        return self._once("task", compute)
-
-    def _binary(self, series: pd.Series, what: str, column: str) -> BoolArray:
-        spec = self.spec
-        if spec.labels is not None:
-            allowed = series.map(lambda v: any(_same(v, a) for a in spec.labels or ()))
-            if not allowed.all():
-                raise InputError(
-                    UNEXPECTED_VALUES.format(
-                        what=what,
-                        column=column,
-                        labels=list(spec.labels),
-                        values=_describe_values(series[~allowed]),
-                    ),
-                    subject=column,
-                )
-        if spec.positive_label is None:
-            if pd.api.types.is_bool_dtype(series):
-                return series.to_numpy(dtype=bool)
-            if pd.api.types.is_numeric_dtype(series) and series.isin([0, 1]).all():
-                return np.asarray(series.to_numpy() == 1, dtype=bool)
-            message = NOT_BINARY.format(
-                what=what, column=column, values=_describe_values(series, 3)
-            )
-            scores = pd.api.types.is_numeric_dtype(series) and series.between(0, 1).all()
-            if what != "label column" and scores:
-                message += "; if these are scores, give them as target.score (CLI: --score) instead"
-            raise InputError(message, subject=column)
-        positive = spec.positive_label
-        if (
-            pd.api.types.is_numeric_dtype(series)
-            and isinstance(positive, int | float)
-            and not isinstance(positive, bool)
-        ):
-            result = series.to_numpy(dtype=np.float64) == float(positive)
-        else:
-            result = series.astype(str).to_numpy() == str(positive)
-        return np.asarray(result, dtype=bool)
-
-    def y_true(self) -> BoolArray:
-        """Binary labels (True = positive)."""
-
-        def compute() -> BoolArray:
-            name = self._label_name()
-            series = self.column(name, "label column")
-            result = self._binary(series, "label column", name)
-            if (
-                self.spec.positive_label is not None
-                and not result.any()
-                and self.spec.labels is None
-            ):
-                raise InputError(
-                    POSITIVE_ABSENT.format(
-                        positive=self.spec.positive_label,
-                        what="label column",
-                        column=name,
-                        values=_describe_values(series),
-                    ),
-                    subject=name,
-                )
-            return result
-
-        return self._once("y_true", compute)
-
-    def _label_name(self) -> str:
-        if self.spec.label is None:
-            raise InputError(NEEDS_LABEL, subject="needs")
-        return self.spec.label
-
-    def y_numeric(self) -> FloatArray:
-        """Labels as numbers (regression, or 0/1 for classification)."""
-
-        def compute() -> FloatArray:
-            if self.task == "classification":
-                return self.y_true().astype(np.float64)
-            name = self._label_name()
-            series = self.column(name, "label column")
-            if not pd.api.types.is_numeric_dtype(series):
-                raise InputError(f"label column {name!r} is not numeric (regression)", subject=name)
-            return series.to_numpy(dtype=np.float64)
-
-        return self._once("y_numeric", compute)
-
-    # -- model outputs ---------------------------------------------------------------------
-    def _model_output(self) -> tuple[npt.NDArray[Any] | None, FloatArray | None]:
-        """(predict output or None, positive-class probability or None), one model call."""
-
-        def compute() -> tuple[npt.NDArray[Any] | None, FloatArray | None]:
-            assert self.model is not None
-            model = self.model
-            X = self.features()
-            self.model_calls += 1
-            try:
-                if model.has_proba:
-                    proba = model.predict_proba(X)
-                    index = self._positive_index(model)
-                    result: tuple[npt.NDArray[Any] | None, FloatArray | None] = (
-                        None,
-                        proba[:, index],
-                    )
-                else:
-                    result = (np.asarray(model.predict(X)), None)
-            except InputError:
-                raise
-            except Exception as exc:  # the user's model may raise anything
-                method = "predict_proba" if model.has_proba else "predict"
-                raise InputError(
-                    f"model.{method} raised {type(exc).__name__}: {exc}", subject="model"
-                ) from None
-            for output in result:
-                if output is not None and len(output) != len(X):
-                    raise InputError(
-                        f"the model returned {len(output)} predictions for {len(X)} rows",
-                        subject="model",
-                    )
-            return result
-
-        return self._once("model_output", compute)
-
-    def _positive_index(self, model: ModelAdapter) -> int:
-        classes = model.classes or ()
-        positive = self.spec.positive_label
-        if positive is None:
-            if len(classes) == 2 and all(_same(c, v) for c, v in zip(classes, (0, 1), strict=True)):
-                return 1
-            raise InputError(
-                f"the model's classes are {list(classes)}; set target.positive_label to one of them",
-                subject="model",
-            )
-        for index, value in enumerate(classes):
-            if _same(value, positive):
-                return index
-        raise InputError(
-            f"positive_label {positive!r} is not one of the model's classes {list(classes)}",
-            subject="model",
+        self.targets = Targets(
+            frame,
+            spec,
+            model=model,
+            predictions=predictions,
+            scores=scores,
+            sample_weight=sample_weight,
         )
+        self.losses = losses
+        self.attribution_settings = attribution or AttributionSettings()
+        self.feature_groups = dict(feature_groups or {})
+        self.stats: GroupStats = stats or NumpyGroupStats()
+        self.missing: MissingMode = "error"
+        self._clock = _Clock()  # shared with every view: the rule being measured sets it
+        self._same_rows: DataContext | None = None  # a view of every row shares its explanation
+        self._cache = Cache()
+        self._views: dict[object, tuple[DataContext, tuple[str, ...]]] = {}
 
-    def scores(self) -> FloatArray:
-        """Score (probability) of the positive label."""
+    @property
+    def deadline(self) -> float | None:
+        """``time.monotonic()`` instant by which the rule being measured must finish, or None."""
+        return self._clock.deadline
 
-        def compute() -> FloatArray:
-            if self._given_scores is not None:
-                return self._check_length(self._given_scores, "scores")
-            if self.spec.score is not None:
-                series = self.column(self.spec.score, "score column")
-                if not pd.api.types.is_numeric_dtype(series):
+    @deadline.setter
+    def deadline(self, value: float | None) -> None:
+        self._clock.deadline = value
+
+    @property
+    def model_calls(self) -> int:
+        """How often the model was called (over this context and all its views)."""
+        return self.targets._root.model_calls
+
+    # -- views -------------------------------------------------------------------------------
+    def view(
+        self,
+        where: Sequence[Condition] = (),
+        by: Sequence[str] = (),
+        missing: MissingMode = "error",
+    ) -> tuple[DataContext, tuple[str, ...]]:
+        """The context of the rows a rule selects, and notes that say which rows those are.
+
+        ``where`` keeps the rows that satisfy every condition; ``missing="drop"`` also drops
+        rows with a missing value in a ``by`` column and ``missing="group"`` groups them as
+        ``(missing)``. Views are cached, so rules with the same selection share their work.
+        """
+        key = (tuple(where), tuple(by) if missing == "drop" else (), missing)
+        if key == ((), (), "error"):
+            return self, ()
+        if key not in self._views:
+            self._views[key] = self._make_view(tuple(where), tuple(by), missing)
+        return self._views[key]
+
+    def _make_view(
+        self, where: tuple[Condition, ...], by: tuple[str, ...], missing: MissingMode
+    ) -> tuple[DataContext, tuple[str, ...]]:
+        notes: list[str] = []
+        keep = where_mask(self.frame, where)
+        total = len(self.frame)
+        if where:
+            notes.append(f"Slice: {describe_where(where)} ({int(keep.sum()):,} of {total:,} rows).")
+        if missing == "drop":
+            for column in by:
+                if column not in self.frame.columns:
                     raise InputError(
-                        f"score column {self.spec.score!r} is not numeric", subject=self.spec.score
+                        missing_column_message(column, self.frame, "group column"), subject=column
                     )
-                return series.to_numpy(dtype=np.float64)
-            if self.model is not None:
-                _, proba = self._model_output()
-                if proba is not None:
-                    return proba
-            raise InputError(NEEDS_SCORES, subject="needs")
-
-        return self._once("scores", compute)
-
-    def _check_length(self, values: npt.NDArray[Any], what: str) -> npt.NDArray[Any]:
-        if values.ndim != 1 or len(values) != len(self.frame):
-            raise InputError(
-                f"{what} have shape {values.shape}; expected ({len(self.frame)},), one per data row",
-                subject=what,
-            )
-        return values
-
-    def _threshold(self) -> float:
-        return 0.5 if self.spec.threshold is None else self.spec.threshold
-
-    def y_pred(self) -> BoolArray:
-        """Binary decisions (True = positive)."""
-
-        def compute() -> BoolArray:
-            if self._given_predictions is not None:
-                values = pd.Series(self._check_length(self._given_predictions, "predictions"))
-                return self._binary(values, "predictions", "predictions")
-            if self.spec.prediction is not None:
-                name = self.spec.prediction
-                return self._binary(
-                    self.column(name, "prediction column"), "prediction column", name
+            absent = self.frame[list(by)].isna().any(axis=1).to_numpy() & keep
+            if absent.any():
+                notes.append(
+                    f"Dropped {int(absent.sum()):,} rows with a missing {' or '.join(by)} "
+                    "(missing: drop)."
                 )
-            if self._given_scores is not None or self.spec.score is not None:
-                return self.scores() >= self._threshold()
-            if self.model is not None:
-                predicted, proba = self._model_output()
-                if proba is not None:
-                    return proba >= self._threshold()
-                assert predicted is not None
-                return self._binary(pd.Series(predicted), "model predictions", "predict()")
-            raise InputError(NEEDS_PREDICTIONS, subject="predictions")
-
-        return self._once("y_pred", compute)
-
-    def predictions_numeric(self) -> FloatArray:
-        """Numeric predictions: regression outputs, or scores / 0-1 decisions for classifiers."""
-
-        def compute() -> FloatArray:
-            if self.task == "classification":
-                try:
-                    return self.scores()
-                except InputError:
-                    return self.y_pred().astype(np.float64)
-            if self._given_predictions is not None:
-                return self._check_length(self._given_predictions, "predictions").astype(np.float64)
-            if self.spec.prediction is not None:
-                series = self.column(self.spec.prediction, "prediction column")
-                if not pd.api.types.is_numeric_dtype(series):
-                    raise InputError(
-                        f"prediction column {self.spec.prediction!r} is not numeric",
-                        subject="prediction",
-                    )
-                return series.to_numpy(dtype=np.float64)
-            if self.model is not None:
-                predicted, _ = self._model_output()
-                if predicted is None:
-                    raise InputError(
-                        "the model is a classifier; regression metrics need a regressor",
-                        subject="model",
-                    )
-                return np.asarray(predicted, dtype=np.float64)
-            raise InputError(NEEDS_PREDICTIONS, subject="predictions")
-
-        return self._once("predictions_numeric", compute)
+                keep &= ~absent
+            if not keep.any():
+                raise InputError(f"no rows left after dropping missing {', '.join(by)}")
+        child = DataContext.__new__(DataContext)
+        child.__dict__.update(self.__dict__)
+        child.missing = missing
+        child._cache = Cache()
+        child._views = {}
+        if keep.all():
+            child._same_rows = self._same_rows or self
+        else:
+            rows = np.flatnonzero(keep)
+            child.frame = self.frame.iloc[rows].reset_index(drop=True)
+            child.targets = self.targets.subset(rows, child.frame)
+            child._same_rows = None
+        return child, tuple(notes)
 
     # -- groups and metrics (EvalContext) --------------------------------------------------
     def grouping(self, by: Sequence[str]) -> Grouping:
         key = ("grouping", tuple(by))
-        return self._once(key, lambda: factorize(self.frame, tuple(by)))
+        return self._cache.once(key, lambda: factorize(self.frame, tuple(by), self.missing))
 
-    def _metric_arrays(
-        self, metric: str, grouping: Grouping | None
-    ) -> tuple[FloatArray, float | None]:
-        """(per-group values with NaN for undefined, overall value)."""
-        n_rows = len(self.frame)
-        codes = grouping.codes if grouping is not None else np.zeros(n_rows, dtype=np.int64)
-        n_groups = grouping.n_groups if grouping is not None else 1
+    def _metric_arrays(self, metric: str, grouping: Grouping) -> FloatArray:
+        """Per-group values with NaN for undefined."""
+        targets = self.targets
+        weights = targets.weights()
         if metric in COUNT_METRICS:
             needs_label = metric != "selection_rate"
-            if needs_label and self.task == "regression":
+            if needs_label and targets.task == "regression":
                 raise InputError(
                     f"{metric} needs binary labels, but the task is regression; set "
                     "target.positive_label to audit one class, or use a regression metric",
                     subject="task",
                 )
-            y_pred = self.y_pred()
-            y_true = self.y_true() if needs_label else np.zeros(n_rows, dtype=bool)
-            per_group = COUNT_METRICS[metric](confusion_counts(codes, n_groups, y_true, y_pred))
-            overall = COUNT_METRICS[metric](
-                confusion_counts(np.zeros(n_rows, dtype=np.int64), 1, y_true, y_pred)
-            )
-        elif metric in VALUE_METRICS:
-            p = self.predictions_numeric()
-            y = self.y_numeric() if metric != "mean_prediction" else np.zeros(n_rows)
-            per_group = value_metric(metric, codes, n_groups, y, p)
-            overall = value_metric(metric, np.zeros(n_rows, dtype=np.int64), 1, y, p)
-        else:
-            raise InputError(f"{metric} is not available per group", subject=metric)
-        total = float(overall[0])
-        return per_group, None if np.isnan(total) else total
+            y_pred = targets.y_pred()
+            y_true = targets.y_true() if needs_label else np.zeros(len(y_pred), dtype=bool)
+            counts = self.stats.confusion(grouping, y_true, y_pred, weights)
+            return COUNT_METRICS[metric](counts)
+        if metric in VALUE_METRICS:
+            p = targets.predictions_numeric()
+            y = targets.y_numeric() if metric != "mean_prediction" else np.zeros(len(p))
+            return value_metric(metric, self.stats, grouping, y, p, weights)
+        raise InputError(f"{metric} is not available per group", subject=metric)
+
+    def _table(
+        self, metric: str, grouping: Grouping, values: FloatArray, overall: float
+    ) -> GroupTable:
+        weights = self.targets.weights()
+        group_weights = None
+        if weights is not None:
+            group_weights = tuple(float(w) for w in self.stats.sums(grouping, weights))
+        return GroupTable(
+            metric=metric,
+            by=grouping.by,
+            keys=grouping.keys,
+            n=tuple(int(n) for n in self.stats.counts(grouping)),
+            values=tuple(None if np.isnan(v) else float(v) for v in values),
+            overall=None if np.isnan(overall) else float(overall),
+            overall_n=len(self.frame),
+            weights=group_weights,
+            overall_weight=None if weights is None else float(weights.sum()),
+        )
+
+    def group_metric(self, metric: str, by: tuple[str, ...]) -> GroupTable:
+        def compute() -> GroupTable:
+            grouping = self.grouping(by)
+            values = self._metric_arrays(metric, grouping)
+            overall = self._metric_arrays(metric, Grouping.overall(len(self.frame)))[0]
+            return self._table(metric, grouping, values, float(overall))
+
+        return _naming(metric, lambda: self._cache.once(("group_metric", metric, by), compute))
+
+    def overall_metric(self, metric: str) -> float | None:
+        def compute() -> float | None:
+            weights = self.targets.weights()
+            if metric == "roc_auc":
+                return _roc_auc(self.targets.y_true(), self.targets.scores(), weights)
+            if metric == "log_loss":
+                return _log_loss(self.targets.y_true(), self.targets.scores(), weights)
+            overall = float(self._metric_arrays(metric, Grouping.overall(len(self.frame)))[0])
+            return None if np.isnan(overall) else overall
+
+        return _naming(metric, lambda: self._cache.once(("overall", metric), compute))
+
+    # -- losses --------------------------------------------------------------------------
+    def loss_per_row(self, name: str, params: Mapping[str, float]) -> FloatArray:
+        """Per-row loss of a built-in or registered loss, computed once per (loss, params)."""
+        key = ("loss", name, tuple(sorted(params.items())))
+
+        def compute() -> FloatArray:
+            spec = get_loss(name, registry=self.losses)
+            targets = self.targets
+            if spec.input == "value":
+                y_true: npt.NDArray[np.generic] = targets.y_numeric()
+                y_pred: npt.NDArray[np.generic] = targets.predictions_numeric()
+            else:
+                y_true = targets.y_true().astype(np.int64)
+                if spec.input == "probability":
+                    y_pred = targets.scores()
+                elif spec.input == "decision":
+                    y_pred = targets.y_pred().astype(np.int64)
+                else:
+                    y_pred = targets.margins()
+            return per_row_loss(spec, y_true, y_pred, params)
+
+        return _naming(f"loss {name!r}", lambda: self._cache.once(key, compute))
+
+    def group_loss(self, name: str, params: Mapping[str, float], by: tuple[str, ...]) -> GroupTable:
+        """(Weighted) mean loss per group and overall."""
+
+        def compute() -> GroupTable:
+            grouping = self.grouping(by)
+            per_row = self.loss_per_row(name, params)
+            weights = self.targets.weights()
+            means = self.stats.means(grouping, per_row, weights)
+            overall = self.stats.means(Grouping.overall(len(per_row)), per_row, weights)[0]
+            return self._table(f"mean {name}", grouping, means, float(overall))
+
+        key = ("group_loss", name, tuple(sorted(params.items())), tuple(by))
+        return self._cache.once(key, compute)
 
     # -- attributions and proxies ------------------------------------------------------------
     def explanation(self) -> Attribution:
-        """SHAP attributions of the model on its inputs, computed once per run."""
+        """SHAP attributions of the model on its inputs, computed once per set of rows."""
+        if self._same_rows is not None:
+            return self._same_rows.explanation()
 
         def compute() -> Attribution:
             if self.model is None:
                 raise InputError(NEEDS_MODEL, subject="needs")
             from rulecheck.engines.attribution import explain
 
-            spec = self.attribution_spec
+            settings = self.attribution_settings
             return explain(
                 self.model.raw,
-                self.features(),
-                explainer=spec.explainer,  # type: ignore[arg-type]  # validated by the policy
-                output=spec.output,  # type: ignore[arg-type]  # validated by the policy
-                max_rows=spec.max_rows,
-                seed=spec.seed,
+                self.targets.features(),
+                explainer=settings.explainer,
+                output=settings.output,
+                max_rows=settings.max_rows,
+                seed=settings.seed,
                 positive_class=self.spec.positive_label,
-                background_size=spec.background_size,
+                background_size=settings.background_size,
             )
 
-        return self._once("explanation", compute)
+        return self._cache.once("explanation", compute)
 
     def attribution(self, by: tuple[str, ...]) -> AttributionTable:
         def compute() -> AttributionTable:
-            return _attribution_table(self.explanation(), self.grouping(by) if by else None)
+            return self._attribution_table(self.explanation(), by)
 
-        return _naming("attribution", lambda: self._once(("attribution", tuple(by)), compute))
+        return _naming("attribution", lambda: self._cache.once(("attribution", by), compute))
 
     def loss_attribution(
         self, name: str, params: Mapping[str, float], by: tuple[str, ...]
@@ -495,24 +311,59 @@ class DataContext:
                 raise InputError(NEEDS_MODEL, subject="needs")
             from rulecheck.engines.attribution import explain_loss
 
-            spec = self.attribution_spec
-            loss = get_loss(name, registry=self.losses)
+            settings = self.attribution_settings
             result = explain_loss(
                 self.model.raw,
-                self.features(),
-                self.y_true(),
-                loss=loss,
+                self.targets.features(),
+                self.targets.y_true(),
+                loss=get_loss(name, registry=self.losses),
                 params=params,
-                explainer=spec.explainer,  # type: ignore[arg-type]  # validated by the policy
-                max_rows=spec.max_rows,
-                seed=spec.seed,
+                explainer=settings.explainer,
+                max_rows=settings.max_rows,
+                seed=settings.seed,
                 positive_class=self.spec.positive_label,
-                background_size=spec.background_size,
+                background_size=settings.background_size,
             )
-            return _attribution_table(result, self.grouping(by) if by else None)
+            return self._attribution_table(result, by)
 
         key = ("loss_attribution", name, tuple(sorted(params.items())), tuple(by))
-        return _naming(f"loss attribution of {name!r}", lambda: self._once(key, compute))
+        return _naming(f"loss attribution of {name!r}", lambda: self._cache.once(key, compute))
+
+    def _attribution_table(self, result: Attribution, by: tuple[str, ...]) -> AttributionTable:
+        """(Weighted) mean |contribution| per feature over the explained rows, overall and by group."""
+        magnitude = np.abs(result.values)
+        weights = self.targets.weights()
+        if weights is not None and result.row_index is not None:
+            weights = weights[result.row_index]
+        overall = Grouping.overall(magnitude.shape[0])
+        table = AttributionTable(
+            features=result.features,
+            mean_abs=tuple(
+                float(self.stats.means(overall, column, weights)[0]) for column in magnitude.T
+            ),
+            explainer=result.explainer,
+            output=result.output,
+            rows=result.rows,
+            seed=result.seed,
+            background_rows=result.background_rows,
+        )
+        if not by:
+            return table
+        grouping = self.grouping(by)
+        codes = grouping.codes if result.row_index is None else grouping.codes[result.row_index]
+        explained = Grouping(grouping.by, codes, grouping.keys)
+        counts = self.stats.counts(explained)
+        means = np.column_stack(
+            [self.stats.means(explained, column, weights) for column in magnitude.T]
+        )
+        present = counts > 0
+        return replace(
+            table,
+            by=grouping.by,
+            group_keys=tuple(k for k, p in zip(grouping.keys, present, strict=True) if p),
+            group_n=tuple(int(c) for c in counts[present]),
+            group_mean_abs=tuple(tuple(float(v) for v in row) for row in means[present]),
+        )
 
     def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
         """Model inputs named by ``selectors``: names, globs ('zip_*') or policy feature groups.
@@ -520,11 +371,10 @@ class DataContext:
         A column of the data that the model does not read is kept (its attribution is 0); a
         name that is neither, or a glob that matches no input, is an InputError.
         """
-        inputs = [str(c) for c in self.features().columns]
+        inputs = [str(c) for c in self.targets.features().columns]
         found: list[str] = []
         for selector in selectors:
-            members = self.feature_groups.get(selector, (selector,))
-            for member in members:
+            for member in self.feature_groups.get(selector, (selector,)):
                 if any(ch in member for ch in "*?["):
                     matched = [c for c in inputs if fnmatch.fnmatchcase(c, member)]
                     if not matched:
@@ -550,13 +400,16 @@ class DataContext:
         def compute() -> tuple[ProxyScore, ...]:
             from rulecheck.engines.proxy import associations
 
-            attribute = self.column(protected, "protected attribute column")
+            attribute = self.targets.column(protected, "protected attribute column")
             X = self._candidates(protected, candidates)
-            scores = associations(X, attribute, measure=measure)  # type: ignore[arg-type]
-            return tuple(ProxyScore(str(name), a.score, a.measure) for name, a in scores.items())
+            scores = associations(X, attribute, measure=measure)  # type: ignore[arg-type]  # the rule's Literal
+            return tuple(
+                ProxyScore(str(name), a.score, a.measure, int(X[name].isna().sum()))
+                for name, a in scores.items()
+            )
 
         key = ("proxy", protected, None if candidates is None else tuple(candidates), measure)
-        return self._once(key, compute)
+        return self._cache.once(key, compute)
 
     def protected_auc(self, protected: str, candidates: Sequence[str] | None) -> float:
         """Cross-validated ROC AUC of predicting the protected attribute from the candidates."""
@@ -564,147 +417,21 @@ class DataContext:
         def compute() -> float:
             from rulecheck.engines.proxy import predictability_auc
 
-            attribute = self.column(protected, "protected attribute column")
+            attribute = self.targets.column(protected, "protected attribute column")
             X = self._candidates(protected, candidates)
-            return predictability_auc(X, attribute, seed=self.attribution_spec.seed)
+            return predictability_auc(X, attribute, seed=self.attribution_settings.seed)
 
         key = ("protected_auc", protected, None if candidates is None else tuple(candidates))
-        return self._once(key, compute)
+        return self._cache.once(key, compute)
 
     def _candidates(self, protected: str, candidates: Sequence[str] | None) -> pd.DataFrame:
         if candidates is None:
-            names = [str(c) for c in self.features().columns if c != protected]
+            names = [str(c) for c in self.targets.features().columns if c != protected]
         else:
             names = [n for n in self.resolve_features(candidates) if n != protected]
         if not names:
             raise InputError(f"no candidate features besides {protected!r}", subject=protected)
         return self.frame[names]
-
-    # -- losses --------------------------------------------------------------------------
-    def margins(self) -> FloatArray:
-        """Decision-function values of the model (for margin losses such as hinge)."""
-
-        def compute() -> FloatArray:
-            if self.model is None or not self.model.has_decision_function:
-                raise InputError(
-                    "needs margins: a model with decision_function (a margin loss such as hinge)",
-                    subject="needs",
-                )
-            X = self.features()
-            self.model_calls += 1
-            try:
-                values = np.asarray(self.model.decision_function(X), dtype=np.float64)
-            except Exception as exc:  # the user's model may raise anything
-                raise InputError(
-                    f"model.decision_function raised {type(exc).__name__}: {exc}", subject="model"
-                ) from None
-            if values.ndim != 1:
-                raise InputError(
-                    "decision_function returned several columns; margin losses need a binary model",
-                    subject="model",
-                )
-            return self._check_length(values, "margins")
-
-        return self._once("margins", compute)
-
-    def loss_per_row(self, name: str, params: Mapping[str, float]) -> FloatArray:
-        """Per-row loss of a built-in or registered loss, computed once per (loss, params)."""
-        key = ("loss", name, tuple(sorted(params.items())))
-
-        def compute() -> FloatArray:
-            spec = get_loss(name, registry=self.losses)
-            if spec.input == "value":
-                y_true: npt.NDArray[Any] = self.y_numeric()
-                y_pred: npt.NDArray[Any] = self.predictions_numeric()
-            else:
-                y_true = self.y_true().astype(np.int64)
-                if spec.input == "probability":
-                    y_pred = self.scores()
-                elif spec.input == "decision":
-                    y_pred = self.y_pred().astype(np.int64)
-                else:
-                    y_pred = self.margins()
-            return per_row_loss(spec, y_true, y_pred, params)
-
-        return _naming(f"loss {name!r}", lambda: self._once(key, compute))
-
-    def group_loss(self, name: str, params: Mapping[str, float], by: tuple[str, ...]) -> GroupTable:
-        """Mean loss per group (and overall), from one bincount."""
-
-        def compute() -> GroupTable:
-            grouping = self.grouping(by)
-            per_row = self.loss_per_row(name, params)
-            means, counts = group_mean_loss(per_row, grouping.codes, grouping.n_groups)
-            overall, _ = group_mean_loss(per_row, np.zeros(len(per_row), dtype=np.int64), 1)
-            return GroupTable(
-                metric=f"mean {name}",
-                by=tuple(by),
-                keys=grouping.keys,
-                n=tuple(int(n) for n in counts),
-                values=tuple(None if np.isnan(v) else float(v) for v in means),
-                overall=float(overall[0]),
-                overall_n=len(per_row),
-            )
-
-        key = ("group_loss", name, tuple(sorted(params.items())), tuple(by))
-        return self._once(key, compute)
-
-    def group_metric(self, metric: str, by: tuple[str, ...]) -> GroupTable:
-        def compute() -> GroupTable:
-            grouping = self.grouping(by)
-            values, overall = self._metric_arrays(metric, grouping)
-            return GroupTable(
-                metric=metric,
-                by=tuple(by),
-                keys=grouping.keys,
-                n=tuple(int(n) for n in grouping.sizes()),
-                values=tuple(None if np.isnan(v) else float(v) for v in values),
-                overall=overall,
-                overall_n=len(self.frame),
-            )
-
-        return _naming(metric, lambda: self._once(("group_metric", metric, tuple(by)), compute))
-
-    def overall_metric(self, metric: str) -> float | None:
-        def compute() -> float | None:
-            if metric == "roc_auc":
-                return _roc_auc(self.y_true(), self.scores())
-            if metric == "log_loss":
-                return _log_loss(self.y_true(), self.scores())
-            _, overall = self._metric_arrays(metric, None)
-            return overall
-
-        return _naming(metric, lambda: self._once(("overall", metric), compute))
-
-
-def _attribution_table(result: Attribution, grouping: Grouping | None) -> AttributionTable:
-    """Mean |contribution| per feature over the explained rows, overall and per group."""
-    magnitude = np.abs(result.values)
-    table = AttributionTable(
-        features=result.features,
-        mean_abs=tuple(float(v) for v in magnitude.mean(axis=0)),
-        explainer=result.explainer,
-        output=result.output,
-        rows=result.rows,
-        seed=result.seed,
-        background_rows=result.background_rows,
-    )
-    if grouping is None:
-        return table
-    codes = grouping.codes if result.row_index is None else grouping.codes[result.row_index]
-    counts = np.bincount(codes, minlength=grouping.n_groups)
-    sums = np.column_stack(
-        [np.bincount(codes, weights=column, minlength=grouping.n_groups) for column in magnitude.T]
-    )
-    present = counts > 0
-    means = sums[present] / counts[present, None]
-    return replace(
-        table,
-        by=grouping.by,
-        group_keys=tuple(k for k, p in zip(grouping.keys, present, strict=True) if p),
-        group_n=tuple(int(c) for c in counts[present]),
-        group_mean_abs=tuple(tuple(float(v) for v in row) for row in means),
-    )
 
 
 def _naming(metric: str, compute: Callable[[], T]) -> T:
@@ -717,19 +444,20 @@ def _naming(metric: str, compute: Callable[[], T]) -> T:
         raise
 
 
-def _roc_auc(y_true: BoolArray, scores: FloatArray) -> float | None:
+def _roc_auc(y_true: BoolArray, scores: FloatArray, weights: FloatArray | None) -> float | None:
     from sklearn.metrics import roc_auc_score
 
-    if y_true.all() or not y_true.any():
+    present = y_true if weights is None else y_true[weights > 0]
+    if present.all() or not present.any():
         return None  # undefined with a single class
-    return float(roc_auc_score(y_true, scores))
+    return float(roc_auc_score(y_true, scores, sample_weight=weights))
 
 
-def _log_loss(y_true: BoolArray, scores: FloatArray) -> float:
+def _log_loss(y_true: BoolArray, scores: FloatArray, weights: FloatArray | None) -> float:
     from sklearn.metrics import log_loss
 
     if np.any((scores < 0) | (scores > 1)):
         raise InputError(
             "log_loss needs probabilities in [0, 1]; the scores are outside", subject="scores"
         )
-    return float(log_loss(y_true, scores, labels=[False, True]))
+    return float(log_loss(y_true, scores, labels=[False, True], sample_weight=weights))

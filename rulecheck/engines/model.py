@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rulecheck._measures import same_value
 from rulecheck.engines.data import sha256_file
 from rulecheck.errors import InputError, UntrustedModelError
 
@@ -76,11 +78,35 @@ class ModelAdapter:
         return self.classes is not None
 
     @property
-    def has_decision_function(self) -> bool:
+    def has_margins(self) -> bool:
         return self.kind == "sklearn" and hasattr(self.raw, "decision_function")
 
-    def decision_function(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+    def margins(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         return np.asarray(self.raw.decision_function(X), dtype=np.float64)
+
+    def class_index(self, label: object | None) -> int:
+        """Index of the positive class among ``classes`` (default: 1 of a 0/1 or bool model)."""
+        classes = self.classes or ()
+        if label is None:
+            if len(classes) == 2 and all(
+                same_value(c, v) for c, v in zip(classes, (0, 1), strict=True)
+            ):
+                return 1
+            raise InputError(
+                f"the model's classes are {list(classes)}; set target.positive_label to one of them",
+                subject="model",
+            )
+        for index, value in enumerate(classes):
+            if same_value(value, label):
+                return index
+        raise InputError(
+            f"positive_label {label!r} is not one of the model's classes {list(classes)}",
+            subject="model",
+        )
+
+    def input_columns(self, columns: Sequence[str]) -> tuple[str, ...] | None:
+        """The data columns the model reads, in the model's order (None: not recorded)."""
+        return self.feature_names
 
     @property
     def feature_names(self) -> tuple[str, ...] | None:

@@ -13,8 +13,9 @@ from typing import Annotated, ClassVar, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from rulecheck._measures import AttributionTable, GroupTable, ProxyScore
+from rulecheck._measures import AttributionTable, Condition, GroupTable, ProxyScore
 from rulecheck.errors import InputError
+from rulecheck.rules._where import WHERE_DESCRIPTION, Where, where_conditions
 from rulecheck.verdict import (
     BaselineChange,
     Check,
@@ -32,6 +33,7 @@ __all__ = [
     "EvalContext",
     "Measurement",
     "MetricName",
+    "MissingMode",
     "RuleBase",
     "RuleId",
     "above",
@@ -49,6 +51,9 @@ RuleId = Annotated[
         description="Stable, unique identifier: letters, digits, '_', '.', '-'.",
     ),
 ]
+
+# What a grouped rule does with rows whose group column is missing.
+MissingMode = Literal["error", "group", "drop"]
 
 # Metrics over binary decisions, computed from per-group confusion counts.
 ClassificationMetric = Literal[
@@ -140,6 +145,7 @@ class RuleBase(BaseModel):
         min_length=1,
         description="Reason for skipping this rule; the verdict is SKIPPED and the reason is reported.",
     )
+    where: Where | None = Field(default=None, description=WHERE_DESCRIPTION)
     max_increase: float | None = Field(
         default=None,
         ge=0,
@@ -162,6 +168,14 @@ class RuleBase(BaseModel):
     def source(self) -> SourceRef | None:
         """Where the rule is defined in its policy file (None for rules built in Python)."""
         return self._source
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """The rule's ``where`` filter as conditions (empty: the target's rows)."""
+        return where_conditions(self.where)
+
+    def group_selection(self) -> tuple[tuple[str, ...], MissingMode]:
+        """The rule's group columns and what to do with missing values in them."""
+        return (), "error"
 
     def has_change_bounds(self) -> bool:
         """True when the rule compares the candidate with a baseline model."""

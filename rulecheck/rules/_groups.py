@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from rulecheck._measures import GroupKey, GroupTable, same_value
 from rulecheck.errors import InputError
-from rulecheck.rules._base import EvalContext, Measurement, at_least, at_most, fmt
+from rulecheck.rules._base import EvalContext, Measurement, MissingMode, at_least, at_most, fmt
 from rulecheck.verdict import Check, GroupValue
 
 __all__ = [
@@ -72,6 +72,15 @@ class GroupOptions(BaseModel):
         default=None,
         description="Compare every group with this one. With several ``by`` columns, a mapping.",
     )
+    missing: MissingMode = Field(
+        default="error",
+        description="Rows whose group column is missing: error (the rule errors), group (a group named '(missing)') or drop (left out; the verdict says how many).",
+    )
+    min_group_weight: float | None = Field(
+        default=None,
+        gt=0,
+        description="With target.sample_weight: groups whose total weight is below this are reported but excluded from comparisons.",
+    )
 
     @field_validator("by")
     @classmethod
@@ -106,6 +115,9 @@ class GroupOptions(BaseModel):
     @property
     def by_columns(self) -> tuple[str, ...]:
         return (self.by,) if isinstance(self.by, str) else tuple(self.by)
+
+    def group_selection(self) -> tuple[tuple[str, ...], MissingMode]:
+        return self.by_columns, self.missing
 
 
 def check_selector(item: GroupSelector, by: Any, field: str) -> None:
@@ -198,9 +210,10 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
     eligible: list[tuple[int, float]] = []
     small: list[str] = []
     undefined: list[str] = []
+    light = _light_groups(table, options)
     for i in indices:
         value = table.values[i]
-        excluded = table.n[i] < options.min_group_size
+        excluded = table.n[i] < options.min_group_size or i in light
         label = group_label(table.by, table.keys[i])
         groups.append(
             GroupValue(
@@ -210,10 +223,12 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
                 undefined=value is None,
                 excluded=excluded,
                 metric=metric,
+                weight=None if table.weights is None else table.weights[i],
             )
         )
         if excluded:
-            small.append(f"{label} (n={table.n[i]})")
+            weight = "" if table.weights is None else f", weight {fmt(table.weights[i])}"
+            small.append(f"{label} (n={table.n[i]}{weight})")
         elif value is None:
             undefined.append(label)
         else:
@@ -221,9 +236,10 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
 
     notes: list[str] = []
     if small:
-        notes.append(
-            f"Excluded as smaller than min_group_size {options.min_group_size}: {', '.join(small)}."
-        )
+        limit = f"min_group_size {options.min_group_size}"
+        if options.min_group_weight is not None and table.weights is not None:
+            limit += f" or min_group_weight {fmt(options.min_group_weight)}"
+        notes.append(f"Excluded as smaller than {limit}: {', '.join(small)}.")
     if undefined:
         notes.append(f"{metric} is undefined (zero denominator) for: {', '.join(undefined)}.")
 
@@ -236,6 +252,11 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
             raise InputError(
                 f"reference_group {ref_label} has {table.n[ref_index]} rows, fewer than "
                 f"min_group_size {options.min_group_size}"
+            )
+        if ref_index in light and table.weights is not None:
+            raise InputError(
+                f"reference_group {ref_label} has total weight {fmt(table.weights[ref_index])}, "
+                f"less than min_group_weight {fmt(options.min_group_weight)}"
             )
         ref_value = table.values[ref_index]
         if ref_value is None:
@@ -279,6 +300,13 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
         groups=tuple(groups),
         notes=tuple(notes),
     )
+
+
+def _light_groups(table: GroupTable, options: GroupOptions) -> set[int]:
+    """Groups whose total sample weight is below ``min_group_weight`` (none without weights)."""
+    if options.min_group_weight is None or table.weights is None:
+        return set()
+    return {i for i, w in enumerate(table.weights) if w < options.min_group_weight}
 
 
 def _need(

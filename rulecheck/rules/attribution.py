@@ -69,7 +69,16 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from rulecheck.errors import InputError
-from rulecheck.rules._base import EvalContext, Measurement, RuleBase, above, at_least, at_most, fmt
+from rulecheck.rules._base import (
+    EvalContext,
+    Measurement,
+    MissingMode,
+    RuleBase,
+    above,
+    at_least,
+    at_most,
+    fmt,
+)
 from rulecheck.rules._groups import GroupSelector, check_selector, group_label, resolve_key
 from rulecheck.rules._shares import ranks, selected_share, shares, top_features
 from rulecheck.verdict import Check, GroupValue, Scalar
@@ -126,6 +135,10 @@ class Attribution(RuleBase):
         ge=1,
         description="Groups with fewer explained rows are reported but not checked.",
     )
+    missing: MissingMode = Field(
+        default="error",
+        description="Rows whose by column is missing: error, group (a group named '(missing)') or drop (left out; the verdict says how many).",
+    )
     top: int = Field(
         default=10,
         ge=1,
@@ -161,6 +174,9 @@ class Attribution(RuleBase):
         if self.by is None:
             return ()
         return (self.by,) if isinstance(self.by, str) else tuple(self.by)
+
+    def group_selection(self) -> tuple[tuple[str, ...], MissingMode]:
+        return self.by_columns, self.missing
 
     def measure(self, ctx: EvalContext) -> Measurement:
         table = ctx.attribution(self.by_columns)

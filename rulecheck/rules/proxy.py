@@ -67,6 +67,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from rulecheck._measures import ProxyScore
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase, at_most, fmt
 from rulecheck.rules._shares import shares
 from rulecheck.verdict import Check, FeatureValue
@@ -176,4 +177,29 @@ class Proxy(RuleBase):
             subject=primary.subject if primary else f"strongest association with {self.protected}",
             context=context,
             features=features,
+            notes=_missing_notes(scores),
         )
+
+
+def _missing_notes(scores: list[ProxyScore]) -> tuple[str, ...]:
+    """Say how missing feature values entered each association."""
+    left_out = [
+        f"{s.feature} ({s.missing:,})"
+        for s in scores
+        if s.missing and s.measure == "correlation_ratio"
+    ]
+    as_category = [
+        f"{s.feature} ({s.missing:,})"
+        for s in scores
+        if s.missing and s.measure != "correlation_ratio"
+    ]
+    notes = []
+    if left_out:
+        notes.append(
+            f"Rows with missing values left out of the correlation ratio: {', '.join(left_out)}."
+        )
+    if as_category:
+        notes.append(
+            f"Missing values counted as a category of their own: {', '.join(as_category)}."
+        )
+    return tuple(notes)

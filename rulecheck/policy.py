@@ -28,7 +28,7 @@ from rulecheck._settings import AttributionSettings
 from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
 from rulecheck.errors import PolicyError, PolicyProblem
 from rulecheck.rules import KINDS, Rule
-from rulecheck.rules._where import WHERE_DESCRIPTION, Where
+from rulecheck.rules._where import WHERE_DESCRIPTION, WHERE_TAGS, Where, WhereBounds, WhereOps
 from rulecheck.verdict import SourceRef
 
 __all__ = ["AttributionSettings", "Policy", "Target", "load_policy", "policy_from_text"]
@@ -267,8 +267,10 @@ def _data_path(loc: Sequence[str | int], data: Any) -> Path:
             path.append(segment)
         elif isinstance(node, dict) and node.get("kind") == segment:
             continue  # the union's tag: not part of the document
-        elif isinstance(segment, str) and (segment.endswith("]") or segment in _UNION_MEMBERS):
-            continue  # union member names such as 'list[str]' or 'int'
+        elif isinstance(segment, str) and (
+            segment.endswith("]") or segment in _UNION_MEMBERS or segment in WHERE_TAGS
+        ):
+            continue  # union member names such as 'list[str]' or 'int', where-filter tags
         else:
             path.append(segment)
             node = None
@@ -294,6 +296,12 @@ def _model_for(path: Path, data: Any) -> type[BaseModel] | None:
     """The pydantic model whose fields are valid at ``path`` (for 'did you mean')."""
     if not path:
         return Policy
+    if "where" in path[:-1]:  # inside a where filter: {column: {gt: ..., not: ...}}
+        after = path[path.index("where") + 1 :]
+        if len(after) == 1:
+            return WhereOps
+        if len(after) == 2 and after[1] == "not":
+            return WhereBounds
     if path[0] == "target" and len(path) == 1:
         return Target
     if path[0] == "rules" and len(path) == 2 and isinstance(data, dict):
@@ -320,10 +328,9 @@ def _problem(error: Mapping[str, Any], data: Any, spans: SourceMap) -> PolicyPro
         model = _model_for(path[:-1], data)
         message = f"unknown field {path[-1]!r}"
         if model is not None:
-            fields = [f for f in model.model_fields if f != "kind"]
+            fields = [i.alias or f for f, i in model.model_fields.items() if f != "kind"]
             close = difflib.get_close_matches(str(path[-1]), fields, n=1)
-            if close:
-                message += f"; did you mean {close[0]!r}?"
+            message += f"; did you mean {close[0]!r}?" if close else "."
             message += " Valid fields: " + ", ".join(fields)
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         kind_path = (*path, "kind")

@@ -114,7 +114,7 @@ def _convert(series: pd.Series, dtype: str) -> pd.Series:
         numbers = pd.to_numeric(series, errors="raise")
         whole = numbers.dropna()
         if not (whole == np.floor(whole)).all():
-            bad = whole[whole != np.floor(whole)].iloc[0]
+            bad = float(whole[whole != np.floor(whole)].iloc[0])
             raise ValueError(f"{bad!r} is not a whole number")
         return numbers.astype("Int64" if numbers.isna().any() else np.int64)
     if dtype == "bool":

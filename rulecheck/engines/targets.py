@@ -302,7 +302,7 @@ class Targets:
                 first = int(np.flatnonzero(bad)[0])
                 raise InputError(
                     f"{what} has {int(bad.sum())} negative, missing or infinite weights "
-                    f"(first at row {first}: {values[first]!r}); weights must be finite and >= 0",
+                    f"(first at row {first}: {float(values[first])!r}); weights must be finite and >= 0",
                     subject="sample_weight",
                 )
             if len(values) and not values.any():

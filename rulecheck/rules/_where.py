@@ -17,15 +17,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from rulecheck._measures import Condition
 
-__all__ = ["WHERE_DESCRIPTION", "Where", "WhereBounds", "WhereOps", "where_conditions"]
+__all__ = [
+    "WHERE_DESCRIPTION",
+    "WHERE_TAGS",
+    "Where",
+    "WhereBounds",
+    "WhereOps",
+    "where_conditions",
+]
 
 WhereScalar = str | int | float | bool
 _BOUNDS = ("gt", "gte", "lt", "lte")
+# Tags of the where unions: chosen by the YAML node's shape (so a mistake in a mapping reports
+# one error, not one per union member), and dropped from error locations by the policy loader.
+WHERE_TAGS = frozenset({"where-value", "where-values", "where-ops"})
+
+
+def _shape(value: object) -> str:
+    if isinstance(value, dict | BaseModel):
+        return "where-ops"
+    return "where-values" if isinstance(value, list) else "where-value"
+
+
+_Values = Annotated[list[WhereScalar], Field(min_length=1)]
 
 
 class WhereBounds(BaseModel):
@@ -51,7 +70,15 @@ class WhereBounds(BaseModel):
 class WhereOps(WhereBounds):
     """Bounds and/or a negated condition on a column."""
 
-    not_: WhereScalar | list[WhereScalar] | WhereBounds | None = Field(
+    not_: (
+        Annotated[
+            Annotated[WhereScalar, Tag("where-value")]
+            | Annotated[_Values, Tag("where-values")]
+            | Annotated[WhereBounds, Tag("where-ops")],
+            Discriminator(_shape),
+        ]
+        | None
+    ) = Field(
         default=None,
         alias="not",
         description="Keep rows that do NOT match this value, list of values or bounds.",
@@ -66,7 +93,12 @@ class WhereOps(WhereBounds):
         return self
 
 
-WhereValue = WhereScalar | Annotated[list[WhereScalar], Field(min_length=1)] | WhereOps
+WhereValue = Annotated[
+    Annotated[WhereScalar, Tag("where-value")]
+    | Annotated[_Values, Tag("where-values")]
+    | Annotated[WhereOps, Tag("where-ops")],
+    Discriminator(_shape),
+]
 Where = Annotated[dict[str, WhereValue], Field(min_length=1)]
 WHERE_DESCRIPTION = (
     "Only the rows that match: {column: value | [values] | {gt/gte/lt/lte: number} | "

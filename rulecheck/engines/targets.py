@@ -13,6 +13,7 @@ parent's model outputs and checks its own columns, so the model is never called 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -320,6 +321,18 @@ class Targets:
             )
         return values
 
+    def _call(self, method: str, call: Callable[[], npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        """One call of the user's model, counted; whatever it raises becomes an InputError."""
+        self.model_calls += 1
+        try:
+            return call()
+        except InputError:
+            raise
+        except Exception as exc:  # the user's model may raise anything
+            raise InputError(
+                f"model.{method} raised {type(exc).__name__}: {exc}", subject="model"
+            ) from None
+
     def _model_output(self) -> tuple[npt.NDArray[Any] | None, FloatArray | None]:
         """(predict output or None, positive-class probability or None), one model call."""
         root = self._root
@@ -334,23 +347,15 @@ class Targets:
             assert self.model is not None
             model = self.model
             X = self.features()
-            self.model_calls += 1
-            method = "predict_proba" if model.has_proba else "predict"
-            try:
-                if model.has_proba:
-                    index = model.class_index(self.spec.positive_label)
-                    result: tuple[npt.NDArray[Any] | None, FloatArray | None] = (
-                        None,
-                        model.predict_proba(X)[:, index],
-                    )
-                else:
-                    result = (np.asarray(model.predict(X)), None)
-            except InputError:
-                raise
-            except Exception as exc:  # the user's model may raise anything
-                raise InputError(
-                    f"model.{method} raised {type(exc).__name__}: {exc}", subject="model"
-                ) from None
+            result: tuple[npt.NDArray[Any] | None, FloatArray | None]
+            if model.has_proba:
+                index = model.class_index(self.spec.positive_label)
+                result = (
+                    None,
+                    self._call("predict_proba", lambda: model.predict_proba(X))[:, index],
+                )
+            else:
+                result = (self._call("predict", lambda: np.asarray(model.predict(X))), None)
             for output in result:
                 if output is not None and len(output) != len(X):
                     raise InputError(
@@ -453,16 +458,10 @@ class Targets:
         def compute() -> FloatArray:
             if self.model is None or not self.model.has_margins:
                 raise InputError(NEEDS_MARGINS, subject="needs")
-            X = self.features()
-            self.model_calls += 1
-            try:
-                values = np.asarray(self.model.margins(X), dtype=np.float64)
-            except InputError:
-                raise
-            except Exception as exc:  # the user's model may raise anything
-                raise InputError(
-                    f"model.decision_function raised {type(exc).__name__}: {exc}", subject="model"
-                ) from None
+            model, X = self.model, self.features()
+            values = self._call(
+                "decision_function", lambda: np.asarray(model.margins(X), dtype=np.float64)
+            )
             if values.ndim != 1:
                 raise InputError(
                     "decision_function returned several columns; margin losses need a binary model",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ from sklearn import metrics as skm
 import rulecheck
 from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.fairness import COUNT_METRICS, VALUE_METRICS
+from tests.engines.test_fairness_oracle import COUNT_ORACLE as UNWEIGHTED_ORACLE
+from tests.engines.test_fairness_oracle import DENOMINATOR
 
 TOL = 1e-9
 ADULT = Path(__file__).resolve().parents[2] / "examples" / "adult" / "adult.csv.gz"
@@ -49,34 +50,14 @@ def _hand(num: Any, den: Any) -> Any:
     return metric
 
 
+# The unweighted oracle's fairlearn / scikit-learn functions all take sample_weight; the three
+# hand-made ones are replaced by weighted twins. Denominators are the same formulas of the
+# (weighted) cells.
 COUNT_ORACLE = {
-    "selection_rate": partial(flm.selection_rate, pos_label=1),
-    "true_positive_rate": partial(flm.true_positive_rate, pos_label=1),
-    "false_positive_rate": partial(flm.false_positive_rate, pos_label=1),
-    "true_negative_rate": partial(flm.true_negative_rate, pos_label=1),
-    "false_negative_rate": partial(flm.false_negative_rate, pos_label=1),
-    "precision": partial(skm.precision_score, zero_division=np.nan),
+    **UNWEIGHTED_ORACLE,
     "negative_predictive_value": _hand(lambda tn, fp, fn, tp: tn, lambda tn, fp, fn, tp: tn + fn),
     "false_discovery_rate": _hand(lambda tn, fp, fn, tp: fp, lambda tn, fp, fn, tp: fp + tp),
     "false_omission_rate": _hand(lambda tn, fp, fn, tp: fn, lambda tn, fp, fn, tp: fn + tn),
-    "accuracy": skm.accuracy_score,
-    "balanced_accuracy": skm.balanced_accuracy_score,
-    "f1": partial(skm.f1_score, zero_division=np.nan),
-}
-# Weighted denominators of each metric from (tn, fp, fn, tp): undefined exactly where zero.
-DENOMINATOR = {
-    "selection_rate": lambda tn, fp, fn, tp: tn + fp + fn + tp,
-    "true_positive_rate": lambda tn, fp, fn, tp: tp + fn,
-    "false_positive_rate": lambda tn, fp, fn, tp: fp + tn,
-    "true_negative_rate": lambda tn, fp, fn, tp: tn + fp,
-    "false_negative_rate": lambda tn, fp, fn, tp: fn + tp,
-    "precision": lambda tn, fp, fn, tp: tp + fp,
-    "negative_predictive_value": lambda tn, fp, fn, tp: tn + fn,
-    "false_discovery_rate": lambda tn, fp, fn, tp: fp + tp,
-    "false_omission_rate": lambda tn, fp, fn, tp: fn + tn,
-    "accuracy": lambda tn, fp, fn, tp: tn + fp + fn + tp,
-    "balanced_accuracy": lambda tn, fp, fn, tp: (tp + fn) + (tn + fp),
-    "f1": lambda tn, fp, fn, tp: 2 * tp + fp + fn,
 }
 VALUE_ORACLE = {
     "mean_prediction": flm.mean_prediction,

@@ -4,7 +4,9 @@
 Shorthand for ``group_metric`` with ``metric: selection_rate`` and ``min_ratio: 0.8`` by
 default: every group's selection rate divided by the highest group's (or by
 ``reference_group``'s) must be at least 0.8. ``max_ratio`` may be added (e.g. 1.25) to bound the
-other direction. The value is the worst ratio, the reference group itself excluded.
+other direction. The value is the worst ratio, the reference group itself excluded. A rule with
+only baseline change bounds (``max_decrease: 0.02``, no ``min_ratio``) checks just the change of
+that ratio, not the four-fifths default.
 
 **Why it matters**
 The EEOC's four-fifths rule of thumb treats a selection rate below 80% of the most-selected
@@ -48,11 +50,14 @@ class DisparateImpact(GroupOptions, RuleBase):
     summary = "selection-rate ratio per group (four-fifths rule): min_ratio (default 0.8)"
 
     kind: Literal["disparate_impact"]
-    min_ratio: float = Field(
-        default=DEFAULT_MIN_RATIO,
+    min_ratio: float | None = Field(
+        default=None,
         gt=0,
         le=1,
-        description="Smallest allowed selection-rate ratio (default 0.8, the four-fifths rule).",
+        description=(
+            "Smallest allowed selection-rate ratio; 0.8 (the four-fifths rule) unless the rule "
+            "has only baseline change bounds."
+        ),
     )
     max_ratio: float | None = Field(
         default=None,
@@ -61,7 +66,14 @@ class DisparateImpact(GroupOptions, RuleBase):
     )
 
     def bounds(self) -> Bounds:
-        return Bounds(min_ratio=self.min_ratio, max_ratio=self.max_ratio)
+        if self.min_ratio is not None:
+            return Bounds(min_ratio=self.min_ratio, max_ratio=self.max_ratio)
+        if self.has_change_bounds():
+            # The change bounds compare the lowest ratio; the four-fifths default does not apply.
+            return Bounds(
+                min_ratio=0.0, max_ratio=self.max_ratio, unchecked=frozenset({"min_ratio"})
+            )
+        return Bounds(min_ratio=DEFAULT_MIN_RATIO, max_ratio=self.max_ratio)
 
     def measure(self, ctx: EvalContext) -> Measurement:
         return measure_metrics(ctx, self, ("selection_rate",), self.bounds())

@@ -136,3 +136,52 @@ def test_baseline_and_candidate_models_each_predict_once() -> None:
     ]
     assert report.model["calls"] == 1
     assert report.model["baseline_calls"] == 1
+
+
+# Selection rate a 0.9, b 0.3 (ratio 0.33, difference 0.6); TPR and FPR gaps as wide: every
+# shorthand kind's default bound (min_ratio 0.8, max_difference 0.1) fails on these decisions.
+UNFAIR = pd.DataFrame(
+    {
+        "g": ["a"] * 10 + ["b"] * 10,
+        "y": [1, 1, 1, 1, 1, 0, 0, 0, 0, 0] * 2,
+        "p": [*([1] * 9), 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0],
+    }
+)
+SHORTHAND_KINDS = ("disparate_impact", "demographic_parity", "equal_opportunity", "equalized_odds")
+
+
+@pytest.mark.parametrize("kind", SHORTHAND_KINDS)
+@pytest.mark.parametrize("change_bound", ["max_decrease", "max_increase", "max_relative_increase"])
+def test_shorthand_with_only_a_change_bound_checks_just_the_change(
+    kind: str, change_bound: str
+) -> None:
+    rule = f"{{id: r, kind: {kind}, by: g, min_group_size: 1, {change_bound}: 0.02}}"
+    policy = f"version: 1\nname: t\ntarget: {{label: y, prediction: p}}\nrules:\n  - {rule}\n"
+    report = rulecheck.evaluate(policy, data=UNFAIR, baseline_prediction="p")
+    verdict = report.verdict("r")
+    assert verdict.status is Status.PASS, verdict.message
+    assert [c.bound for c in verdict.checks] == [change_bound]
+    assert verdict.baseline is not None
+    assert verdict.baseline.change == 0.0
+    # Without the change bound, the same rule applies its default and fails.
+    plain = rulecheck.evaluate(policy.replace(f", {change_bound}: 0.02", ""), data=UNFAIR)
+    assert plain.verdict("r").status is Status.FAIL, plain.verdict("r").message
+
+
+def test_disparate_impact_change_bound_compares_the_ratio() -> None:
+    policy = (
+        "version: 1\nname: t\ntarget: {label: y, prediction: p, baseline_prediction: fair}\n"
+        "rules:\n  - {id: di, kind: disparate_impact, by: g, min_group_size: 1, max_decrease: 0.02}\n"
+    )
+    frame = UNFAIR.assign(fair=[1, 0] * 10)  # selection 0.5 in both groups: ratio 1
+    verdict = rulecheck.evaluate(policy, data=frame).verdict("di")
+    assert verdict.baseline is not None
+    assert verdict.baseline.baseline == pytest.approx(1.0)
+    assert verdict.baseline.candidate == pytest.approx(0.3 / 0.9)
+    assert verdict.status is Status.FAIL
+    # An explicit min_ratio is still checked next to the change bound.
+    explicit = policy.replace("max_decrease: 0.02", "max_decrease: 1.0, min_ratio: 0.8")
+    checked = rulecheck.evaluate(explicit, data=frame).verdict("di")
+    assert [c.bound for c in checked.checks] == ["min_ratio", "max_decrease"]
+    assert checked.bound == "min_ratio"
+    assert checked.status is Status.FAIL

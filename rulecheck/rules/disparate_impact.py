@@ -50,13 +50,13 @@ class DisparateImpact(GroupOptions, RuleBase):
     summary = "selection-rate ratio per group (four-fifths rule): min_ratio (default 0.8)"
 
     kind: Literal["disparate_impact"]
-    min_ratio: float | None = Field(
-        default=None,
+    min_ratio: float = Field(
+        default=DEFAULT_MIN_RATIO,
         gt=0,
         le=1,
         description=(
-            "Smallest allowed selection-rate ratio; 0.8 (the four-fifths rule) unless the rule "
-            "has only baseline change bounds."
+            "Smallest allowed selection-rate ratio (default 0.8, the four-fifths rule; not "
+            "applied when the rule gives only baseline change bounds)."
         ),
     )
     max_ratio: float | None = Field(
@@ -66,14 +66,15 @@ class DisparateImpact(GroupOptions, RuleBase):
     )
 
     def bounds(self) -> Bounds:
-        if self.min_ratio is not None:
-            return Bounds(min_ratio=self.min_ratio, max_ratio=self.max_ratio)
-        if self.has_change_bounds():
-            # The change bounds compare the lowest ratio; the four-fifths default does not apply.
+        if "min_ratio" not in self.model_fields_set and self.has_change_bounds():
+            # Only change bounds: they compare the lowest ratio, and the four-fifths default
+            # (kept as the field's default for the schema and `rulecheck explain`) does not apply.
             return Bounds(
-                min_ratio=0.0, max_ratio=self.max_ratio, unchecked=frozenset({"min_ratio"})
+                min_ratio=self.min_ratio,
+                max_ratio=self.max_ratio,
+                unchecked=frozenset({"min_ratio"}),
             )
-        return Bounds(min_ratio=DEFAULT_MIN_RATIO, max_ratio=self.max_ratio)
+        return Bounds(min_ratio=self.min_ratio, max_ratio=self.max_ratio)
 
     def measure(self, ctx: EvalContext) -> Measurement:
         return measure_metrics(ctx, self, ("selection_rate",), self.bounds())

@@ -5,7 +5,7 @@ Coloured when ``color=True`` (the CLI turns it on for a TTY unless NO_COLOR is s
 
 from __future__ import annotations
 
-from rulecheck.verdict import GroupValue, Report, Status, Verdict
+from rulecheck.verdict import Check, GroupValue, Report, Status, Verdict
 
 __all__ = ["render"]
 
@@ -29,6 +29,20 @@ def _paint(text: str, status: Status, color: bool) -> str:
     return f"\033[{_COLORS[status]}m{text}\033[0m" if color else text
 
 
+def _deciding(verdict: Verdict) -> Check | None:
+    return next(
+        (c for c in verdict.checks if c.bound == verdict.bound and c.value == verdict.value), None
+    )
+
+
+def _setting(verdict: Verdict) -> float | None:
+    """The deciding bound as the policy writes it (max_decrease 0.02, not its limit -0.02)."""
+    deciding = _deciding(verdict)
+    if deciding is not None and deciding.setting is not None:
+        return deciding.setting
+    return verdict.threshold
+
+
 def _worst_groups(verdict: Verdict) -> str:
     """The highest and lowest compared groups, or the top features, as shown evidence."""
     if verdict.features:
@@ -36,9 +50,7 @@ def _worst_groups(verdict: Verdict) -> str:
         selected = [f for f in verdict.features if ("selected", True) in f.detail]
         listed = (selected or list(verdict.features))[:3]
         return "; ".join(f"{f.feature} {_num(f.value)} (rank {f.rank})" for f in listed)
-    deciding = next(
-        (c for c in verdict.checks if c.bound == verdict.bound and c.value == verdict.value), None
-    )
+    deciding = _deciding(verdict)
     metric = deciding.metric if deciding is not None else None
     compared = [
         g
@@ -72,10 +84,10 @@ def render(report: Report, color: bool = False) -> str:
     lines.append("")
     rows = [("STATUS", "RULE", "VALUE", "BOUND", "EVIDENCE")]
     for v in report.verdicts:
-        bound = f"{v.bound} {_num(v.threshold)}" if v.bound else ""
+        bound = f"{v.bound} {_num(_setting(v))}" if v.bound else ""
         value = _num(v.value)
         if v.bound in _CHANGE_BOUNDS and v.value is not None:
-            value = f"Δ{v.value:+.4g}"  # a change from the baseline, not the value itself
+            value = f"Δ{v.value:+.4g}"  # candidate - baseline, not the value itself
         rows.append((v.status.value.upper(), v.rule_id, value, bound, _worst_groups(v)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for index, row in enumerate(rows):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 import rulecheck
+from rulecheck.report.text import render
 from rulecheck.verdict import Status
 
 RULES_TEXT = """\
@@ -185,3 +188,32 @@ def test_disparate_impact_change_bound_compares_the_ratio() -> None:
     assert [c.bound for c in checked.checks] == ["min_ratio", "max_decrease"]
     assert checked.bound == "min_ratio"
     assert checked.status is Status.FAIL
+
+
+def test_max_decrease_shows_the_signed_change_in_text_and_json() -> None:
+    """One sign convention: a change is candidate - baseline in the value, the JSON and the text;
+    max_decrease d is the lower limit -d, and the message says in words what d allows."""
+    policy = (
+        "version: 1\nname: t\ntarget: {label: y, prediction: p, baseline_prediction: fair}\n"
+        "rules:\n  - {id: sel, kind: performance, metric: selection_rate, max_decrease: 0.02}\n"
+    )
+    frame = UNFAIR.assign(fair=[1] * 14 + [0] * 6)  # selection 0.7 -> 0.6
+    report = rulecheck.evaluate(policy, data=frame)
+    verdict = report.verdict("sel")
+    assert verdict.baseline is not None
+    assert verdict.baseline.change == pytest.approx(-0.1)
+    assert verdict.value == verdict.baseline.change
+    assert verdict.threshold == -0.02
+    assert verdict.status is Status.FAIL
+    (check,) = verdict.checks
+    assert (check.op, check.limit, check.setting) == (">=", -0.02, 0.02)
+    assert verdict.message == (
+        "change of selection_rate (candidate 0.6 - baseline 0.7) -0.1 < -0.02: "
+        "max_decrease 0.02 allows a fall of at most 0.02."
+    )
+    data = json.loads(report.to_json())["verdicts"][0]
+    assert data["value"] == data["baseline"]["change"] == pytest.approx(-0.1)
+    assert data["threshold"] == -0.02
+    assert data["checks"][0]["setting"] == 0.02
+    (row,) = [line for line in render(report).splitlines() if line.startswith("FAIL ")]
+    assert row.split() == ["FAIL", "sel", "Δ-0.1", "max_decrease", "0.02"]

@@ -62,6 +62,7 @@ def evaluate(
     baseline_scores: npt.ArrayLike | None = None,
     baseline_prediction: str | None = None,
     baseline_score: str | None = None,
+    baseline_for_all: bool | None = None,
     trust_model: bool = False,
     loss_registry: LossRegistry | None = None,
 ) -> Report:
@@ -78,6 +79,9 @@ def evaluate(
     baseline, baseline_predictions, baseline_scores, baseline_prediction, baseline_score : the
         baseline to compare with (a model object or file, arrays, or columns); default:
         ``target.baseline`` / ``target.baseline_prediction`` / ``target.baseline_score``.
+    baseline_for_all : measure the baseline for every rule, not only for rules with change
+        bounds, so that every verdict shows both models side by side; default:
+        ``target.baseline_for_all`` (false).
     trust_model : allow pickle/joblib files and untrusted skops types.
     loss_registry : where loss names are looked up (default: the process-wide registry that
         :func:`rulecheck.register_loss` adds to).
@@ -171,7 +175,8 @@ def evaluate(
         if has_baseline
         else None
     )
-    verdicts = tuple(_verdict(rule, context, baseline_context) for rule in policy.rules)
+    for_all = baseline_for_all if baseline_for_all is not None else target.baseline_for_all
+    verdicts = tuple(_verdict(rule, context, baseline_context, for_all) for rule in policy.rules)
     if adapter is not None:
         model_info["calls"] = context.model_calls
     if baseline_context is not None:
@@ -218,21 +223,25 @@ NEEDS_BASELINE = (
 )
 
 
-def _verdict(rule: Any, context: DataContext, baseline: DataContext | None) -> Verdict:
+def _verdict(
+    rule: Any, context: DataContext, baseline: DataContext | None, baseline_for_all: bool
+) -> Verdict:
     if rule.skip is not None:
         return skipped_verdict(rule)
     try:
         measurement = rule.measure(context)
     except InputError as exc:
         return error_verdict(rule, str(exc))
-    if baseline is None:
-        if rule.has_change_bounds():
-            bounds = ", ".join(
-                b
-                for b in ("max_increase", "max_decrease", "max_relative_increase")
-                if getattr(rule, b) is not None
-            )
-            return error_verdict(rule, NEEDS_BASELINE.format(bounds=bounds))
+    if baseline is None and rule.has_change_bounds():
+        bounds = ", ".join(
+            b
+            for b in ("max_increase", "max_decrease", "max_relative_increase")
+            if getattr(rule, b) is not None
+        )
+        return error_verdict(rule, NEEDS_BASELINE.format(bounds=bounds))
+    # The baseline costs as much as the candidate (predictions, SHAP): measure it only where a
+    # rule compares, unless side-by-side figures are asked for everywhere.
+    if baseline is None or not (rule.has_change_bounds() or baseline_for_all):
         return judge(rule, measurement)
     try:
         baseline_measurement = rule.measure(baseline)

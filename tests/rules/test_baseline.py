@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -217,3 +218,64 @@ def test_max_decrease_shows_the_signed_change_in_text_and_json() -> None:
     assert data["checks"][0]["setting"] == 0.02
     (row,) = [line for line in render(report).splitlines() if line.startswith("FAIL ")]
     assert row.split() == ["FAIL", "sel", "Δ-0.1", "max_decrease", "0.02"]
+
+
+class _CountingModel(LogisticRegression):
+    """A logistic regression that counts the rows it is asked to score (per model name)."""
+
+    rows: ClassVar[dict[str, int]] = {}
+
+    def __init__(self, name: str = "candidate", C: float = 1.0) -> None:
+        super().__init__(C=C)
+        self.name = name
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        self.rows[self.name] = self.rows.get(self.name, 0) + len(X)
+        return super().predict_proba(X)
+
+
+SIDE_BY_SIDE = """\
+version: 1
+name: side-by-side
+target: {{label: y, features: [x, z]{extra}}}
+attribution: {{explainer: permutation, max_rows: 4, background_size: 5, seed: 0}}
+rules:
+  - {{id: x-share, kind: attribution, features: [x], max_share: 1.0}}
+  - {{id: dp, kind: demographic_parity, by: g, min_group_size: 1, max_difference: 1.0}}
+"""
+
+
+@pytest.mark.parametrize("for_all", [False, True])
+def test_baseline_is_measured_only_where_a_rule_compares(for_all: bool) -> None:
+    frame = scored_frame(7, n=200)
+    rng = np.random.default_rng(0)
+    frame["x"] = frame["new"] * 3 + rng.normal(size=len(frame))
+    frame["z"] = rng.normal(size=len(frame))
+    _CountingModel.rows.clear()
+    candidate = _CountingModel("candidate").fit(frame[["x", "z"]], frame.y)
+    baseline = _CountingModel("baseline", C=0.01).fit(frame[["x", "z"]], frame.y)
+    policy = SIDE_BY_SIDE.format(extra=", baseline_for_all: true" if for_all else "")
+    report = rulecheck.evaluate(policy, data=frame, model=candidate, baseline=baseline)
+    assert all(v.status is Status.PASS for v in report.verdicts), report.verdicts
+    # The candidate predicted once for all rows, then explained 4 rows with the permutation
+    # explainer, which scores many perturbed copies of them.
+    assert _CountingModel.rows["candidate"] > 10 * len(frame)
+    groups = report.verdict("dp").groups
+    if for_all:
+        # Side by side everywhere: the baseline is explained too, and groups show its figures.
+        assert _CountingModel.rows["baseline"] > 10 * len(frame)
+        assert all(g.baseline_value is not None for g in groups)
+        assert report.verdict("x-share").baseline is not None
+    else:
+        # No rule has change bounds: the baseline is loaded but never asked for a prediction.
+        assert "baseline" not in _CountingModel.rows
+        assert report.model["baseline_calls"] == 0
+        assert all(g.baseline_value is None for g in groups)
+        assert all(v.baseline is None for v in report.verdicts)
+    # The API argument overrides the policy.
+    _CountingModel.rows.clear()
+    other = rulecheck.evaluate(
+        policy, data=frame, model=candidate, baseline=baseline, baseline_for_all=not for_all
+    )
+    assert ("baseline" in _CountingModel.rows) is (not for_all)
+    assert (other.verdict("dp").baseline is not None) is (not for_all)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import platform
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -176,7 +177,7 @@ def evaluate(
         else None
     )
     for_all = baseline_for_all if baseline_for_all is not None else target.baseline_for_all
-    verdicts = tuple(_verdict(rule, context, baseline_context, for_all) for rule in policy.rules)
+    verdicts = tuple(_timed(rule, context, baseline_context, for_all) for rule in policy.rules)
     if adapter is not None:
         model_info["calls"] = context.model_calls
     if baseline_context is not None:
@@ -221,6 +222,16 @@ NEEDS_BASELINE = (
     "target.baseline_prediction or target.baseline_score (CLI: --baseline, "
     "--baseline-prediction, --baseline-score)"
 )
+
+
+def _timed(
+    rule: Any, context: DataContext, baseline: DataContext | None, baseline_for_all: bool
+) -> Verdict:
+    """The rule's verdict with its wall time: measure and judge, baseline included. Shared work
+    (predictions, SHAP values) is cached, so the first rule that needs it carries its cost."""
+    start = time.perf_counter()
+    verdict = _verdict(rule, context, baseline, baseline_for_all)
+    return replace(verdict, duration_s=round(time.perf_counter() - start, 4))
 
 
 def _verdict(

@@ -211,6 +211,9 @@ class Verdict:
 
     ``value`` and ``threshold`` are those of the deciding bound (the first violated bound, else
     the closest to its limit); ``checks`` lists every bound. ``message`` is one readable sentence.
+    ``duration_s`` is the rule's wall time in seconds (measure and judge, the baseline's
+    measurement included), rounded to 4 decimals; work shared between rules (predictions, SHAP
+    values) is computed once, by the first rule that needs it, and counts in that rule's time.
     """
 
     rule_id: str
@@ -228,6 +231,7 @@ class Verdict:
     notes: tuple[str, ...] = ()
     info: tuple[tuple[str, Scalar], ...] = ()
     baseline: BaselineChange | None = None
+    duration_s: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -253,6 +257,7 @@ class Verdict:
             "notes": list(self.notes),
             "info": dict(self.info),
             "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "duration_s": self.duration_s,
         }
 
 

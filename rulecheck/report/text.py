@@ -70,7 +70,8 @@ def _worst_groups(verdict: Verdict) -> str:
     return "; ".join(parts)
 
 
-def render(report: Report, color: bool = False) -> str:
+def render(report: Report, color: bool = False, verbose: bool = False) -> str:
+    """The text report; ``verbose`` adds a TIME column with each rule's wall time."""
     header = f"rulecheck: {report.policy_name}"
     if report.policy_file:
         header += f" ({report.policy_file})"
@@ -82,19 +83,22 @@ def render(report: Report, color: bool = False) -> str:
         where = report.model.get("path", report.model.get("source", ""))
         lines.append(f"model: {where} ({report.model.get('type', '?')})")
     lines.append("")
-    rows = [("STATUS", "RULE", "VALUE", "BOUND", "EVIDENCE")]
+    columns = ["STATUS", "RULE", "VALUE", "BOUND", *(["TIME"] if verbose else []), "EVIDENCE"]
+    rows = [columns]
     for v in report.verdicts:
         bound = f"{v.bound} {_num(_setting(v))}" if v.bound else ""
         value = _num(v.value)
         if v.bound in _CHANGE_BOUNDS and v.value is not None:
             value = f"Δ{v.value:+.4g}"  # candidate - baseline, not the value itself
-        rows.append((v.status.value.upper(), v.rule_id, value, bound, _worst_groups(v)))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        time = [f"{v.duration_s:.3f}s"] if verbose else []
+        rows.append([v.status.value.upper(), v.rule_id, value, bound, *time, _worst_groups(v)])
+    padded = len(columns) - 1  # every column but the last, EVIDENCE
+    widths = [max(len(row[i]) for row in rows) for i in range(padded)]
     for index, row in enumerate(rows):
-        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        cells = [row[i].ljust(widths[i]) for i in range(padded)]
         if index > 0:
             cells[0] = _paint(cells[0], report.verdicts[index - 1].status, color)
-        lines.append("  ".join([*cells, row[4]]).rstrip())
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
     lines.append("")
     for v in report.verdicts:
         if v.status is Status.PASS:

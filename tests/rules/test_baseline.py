@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import ClassVar
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 import rulecheck
+from rulecheck.engines.losses import LossRegistry
 from rulecheck.report.text import render
 from rulecheck.verdict import Status
 
@@ -279,3 +281,34 @@ def test_baseline_is_measured_only_where_a_rule_compares(for_all: bool) -> None:
     )
     assert ("baseline" in _CountingModel.rows) is (not for_all)
     assert (other.verdict("dp").baseline is not None) is (not for_all)
+
+
+def test_duration_covers_the_rule_and_its_baseline_measurement() -> None:
+    """duration_s is measured per rule, around measure and judge, the baseline's included."""
+    pause = 0.2
+
+    def slow_brier(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        time.sleep(pause)
+        return (y_pred - y_true) ** 2
+
+    registry = LossRegistry(entry_points=None)
+    registry.register("slow_brier", slow_brier)
+    policy = """\
+version: 1
+name: timed
+target: {label: y, score: new, baseline_score: old}
+rules:
+  - {id: compared, kind: loss_disparity, loss: slow_brier, by: g, max_increase: 1.0}
+  - {id: alone, kind: performance, metric: accuracy, min: 0.0}
+  - {id: skipped, kind: performance, metric: accuracy, min: 0.0, skip: not today}
+"""
+    start = time.perf_counter()
+    report = rulecheck.evaluate(policy, data=scored_frame(2), loss_registry=registry)
+    elapsed = time.perf_counter() - start
+    compared, alone, skipped = report.verdicts
+    assert compared.duration_s >= 2 * pause  # the candidate's and the baseline's losses
+    assert alone.duration_s < pause
+    assert skipped.status is Status.SKIPPED
+    assert 0 <= skipped.duration_s < pause
+    assert sum(v.duration_s for v in report.verdicts) <= elapsed
+    assert all(v.duration_s == round(v.duration_s, 4) for v in report.verdicts)

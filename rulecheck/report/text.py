@@ -90,8 +90,8 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
         value = _num(v.value)
         if v.bound in _CHANGE_BOUNDS and v.value is not None:
             value = f"Δ{v.value:+.4g}"  # candidate - baseline, not the value itself
-        time = [f"{v.duration_s:.3f}s"] if verbose else []
-        rows.append([v.status.value.upper(), v.rule_id, value, bound, *time, _worst_groups(v)])
+        took = [f"{v.duration_s:.3f}s"] if verbose else []
+        rows.append([v.status.value.upper(), v.rule_id, value, bound, *took, _worst_groups(v)])
     padded = len(columns) - 1  # every column but the last, EVIDENCE
     widths = [max(len(row[i]) for row in rows) for i in range(padded)]
     for index, row in enumerate(rows):

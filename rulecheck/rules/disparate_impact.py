@@ -67,8 +67,9 @@ class DisparateImpact(GroupOptions, RuleBase):
 
     def bounds(self) -> Bounds:
         if "min_ratio" not in self.model_fields_set and self.has_change_bounds():
-            # Only change bounds: they compare the lowest ratio, and the four-fifths default
-            # (kept as the field's default for the schema and `rulecheck explain`) does not apply.
+            # min_ratio left unset next to change bounds: they compare the lowest ratio, and the
+            # four-fifths default (kept as the field's default for the schema and `rulecheck
+            # explain`) does not apply. A max_ratio given with them is still checked.
             return Bounds(
                 min_ratio=self.min_ratio,
                 max_ratio=self.max_ratio,

@@ -127,7 +127,7 @@ def same_value(a: object, b: object) -> bool:
             if text in _TRUE or text in _FALSE:
                 return (text in _TRUE) is flag
         number = _as_number(other)
-        return number is not None and number == float(flag)
+        return number is not None and number == (1.0 if flag else 0.0)
     if isinstance(a, float) and a != a:  # NaN names nothing
         return False
     if isinstance(b, float) and b != b:

@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--strict", action="store_true", help="warnings fail the gate too (exit 1)")
     check.add_argument("--no-color", action="store_true", help="never colour the text output")
+    check.add_argument(
+        "--verbose", "-v", action="store_true", help="text output: show each rule's wall time"
+    )
 
     validate = sub.add_parser("validate", help="validate policy files (no data, no model)")
     validate.add_argument("policies", nargs="+", help="policy YAML files")
@@ -142,10 +145,10 @@ def _check(args: argparse.Namespace) -> int:
     color = not args.no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     if args.output:
         _write_atomic(Path(args.output), RENDERERS[args.format](report))
-        sys.stdout.write(render_text(report, color=color))
+        sys.stdout.write(render_text(report, color=color, verbose=args.verbose))
         print(f"report written to {args.output}")
     elif args.format == "text":
-        sys.stdout.write(render_text(report, color=color))
+        sys.stdout.write(render_text(report, color=color, verbose=args.verbose))
     else:
         sys.stdout.write(RENDERERS[args.format](report))
     return int(report.exit_code(strict=args.strict))

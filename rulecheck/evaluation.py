@@ -67,6 +67,7 @@ def evaluate(
     baseline_scores: npt.ArrayLike | None = None,
     baseline_prediction: str | None = None,
     baseline_score: str | None = None,
+    baseline_for_all: bool | None = None,
     trust_model: bool = False,
     loss_registry: LossRegistry | None = None,
 ) -> Report:
@@ -85,6 +86,9 @@ def evaluate(
     baseline, baseline_predictions, baseline_scores, baseline_prediction, baseline_score : the
         baseline to compare with (a model object or file, arrays, or columns); default:
         ``target.baseline`` / ``target.baseline_prediction`` / ``target.baseline_score``.
+    baseline_for_all : measure the baseline for every rule, not only for rules with change
+        bounds, so that every verdict shows both models side by side; default:
+        ``target.baseline_for_all`` (false).
     trust_model : allow pickle/joblib files and untrusted skops types.
     loss_registry : where loss names are looked up (default: the process-wide registry that
         :func:`rulecheck.register_loss` adds to).
@@ -187,8 +191,9 @@ def evaluate(
         if has_baseline
         else None
     )
+    for_all = baseline_for_all if baseline_for_all is not None else target.baseline_for_all
     verdicts = tuple(
-        _rule_verdict(rule, context, baseline_context, policy.time_budget_s)
+        _timed(rule, context, baseline_context, for_all, policy.time_budget_s)
         for rule in policy.rules
     )
     if adapter is not None:
@@ -224,8 +229,26 @@ NEEDS_BASELINE = (
 )
 
 
+def _timed(
+    rule: Any,
+    context: DataContext,
+    baseline: DataContext | None,
+    baseline_for_all: bool,
+    budget: float | None,
+) -> Verdict:
+    """The rule's verdict with its wall time: measure and judge, baseline included. Shared work
+    (predictions, SHAP values) is cached, so the first rule that needs it carries its cost."""
+    start = time.perf_counter()
+    verdict = _rule_verdict(rule, context, baseline, baseline_for_all, budget)
+    return replace(verdict, duration_s=round(time.perf_counter() - start, 4))
+
+
 def _rule_verdict(
-    rule: Any, context: DataContext, baseline: DataContext | None, budget: float | None
+    rule: Any,
+    context: DataContext,
+    baseline: DataContext | None,
+    baseline_for_all: bool,
+    budget: float | None,
 ) -> Verdict:
     """The rule's verdict on the rows it selects (``where``, ``missing``), within its budget."""
     if rule.skip is not None:
@@ -242,7 +265,7 @@ def _rule_verdict(
     for ctx in (context, baseline):
         if ctx is not None:
             ctx.deadline = deadline
-    verdict = _verdict(rule, context, baseline)
+    verdict = _verdict(rule, context, baseline, baseline_for_all)
     if conditions:
         info = (("where", describe_where(conditions)), ("rows", len(context.frame)))
         verdict = replace(verdict, info=(*verdict.info, *info))
@@ -253,21 +276,23 @@ def _rule_verdict(
     return verdict
 
 
-def _verdict(rule: Any, context: DataContext, baseline: DataContext | None) -> Verdict:
-    if rule.skip is not None:
-        return skipped_verdict(rule)
+def _verdict(
+    rule: Any, context: DataContext, baseline: DataContext | None, baseline_for_all: bool
+) -> Verdict:
     try:
         measurement = rule.measure(context)
     except InputError as exc:
         return error_verdict(rule, str(exc))
-    if baseline is None:
-        if rule.has_change_bounds():
-            bounds = ", ".join(
-                b
-                for b in ("max_increase", "max_decrease", "max_relative_increase")
-                if getattr(rule, b) is not None
-            )
-            return error_verdict(rule, NEEDS_BASELINE.format(bounds=bounds))
+    if baseline is None and rule.has_change_bounds():
+        bounds = ", ".join(
+            b
+            for b in ("max_increase", "max_decrease", "max_relative_increase")
+            if getattr(rule, b) is not None
+        )
+        return error_verdict(rule, NEEDS_BASELINE.format(bounds=bounds))
+    # The baseline costs as much as the candidate (predictions, SHAP): measure it only where a
+    # rule compares, unless side-by-side figures are asked for everywhere.
+    if baseline is None or not (rule.has_change_bounds() or baseline_for_all):
         return judge(rule, measurement)
     try:
         baseline_measurement = rule.measure(baseline)

@@ -74,6 +74,14 @@ class Target(BaseModel):
         description="Column of the baseline's decisions (predictions-only comparison).",
     )
     baseline_score: str | None = Field(default=None, description="Column of the baseline's scores.")
+    baseline_for_all: bool = Field(
+        default=False,
+        description=(
+            "Measure the baseline for every rule, to show both models' figures side by side; by "
+            "default only rules with change bounds (max_increase ...) measure it, since it doubles "
+            "a rule's work (attribution included)."
+        ),
+    )
     positive_label: Label | None = Field(
         default=None,
         description="The label value that counts as positive (default 1). Other values are negative.",

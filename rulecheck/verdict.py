@@ -132,7 +132,9 @@ class Check:
     """One bound of a rule applied to its measured quantity.
 
     ``bound`` is the policy key (``max_difference``, ``min_ratio`` ...), ``value`` the measured
-    quantity it applies to (None when undefined), ``limit`` the configured threshold.
+    quantity it applies to (None when undefined), ``limit`` the threshold it is compared with.
+    ``setting`` is the number written in the policy when ``limit`` is derived from it: only
+    ``max_decrease: d``, which compares the change (candidate - baseline) with ``limit`` -d.
     """
 
     bound: str
@@ -142,11 +144,22 @@ class Check:
     passed: bool
     subject: str  # what the value is, in words: "difference between groups"
     metric: str | None = None  # the metric compared, where the rule has one
+    setting: float | None = None  # the policy's number when limit is -setting (max_decrease)
 
     def describe(self) -> str:
-        """'subject value op bound limit', with the op negated when violated."""
+        """'subject value op bound limit', with the op negated when violated.
+
+        With a ``setting`` (max_decrease): 'subject value op limit: bound d allows a fall of at
+        most d', so that the sign of the change and of the limit agree and the words say the rest.
+        """
         op = self.op if self.passed else _NEGATED[self.op]
         shown = "undefined" if self.value is None else _fmt(self.value)
+        if self.setting is not None:
+            d = _fmt(self.setting)
+            return (
+                f"{self.subject} {shown} {op} {_fmt(self.limit)}: "
+                f"{self.bound} {d} allows a fall of at most {d}"
+            )
         return f"{self.subject} {shown} {op} {self.bound} {_fmt(self.limit)}"
 
     def margin(self) -> float:
@@ -164,6 +177,7 @@ class Check:
             "passed": self.passed,
             "subject": self.subject,
             "metric": self.metric,
+            **({} if self.setting is None else {"setting": self.setting}),
         }
 
 
@@ -200,6 +214,9 @@ class Verdict:
 
     ``value`` and ``threshold`` are those of the deciding bound (the first violated bound, else
     the closest to its limit); ``checks`` lists every bound. ``message`` is one readable sentence.
+    ``duration_s`` is the rule's wall time in seconds (measure and judge, the baseline's
+    measurement included), rounded to 4 decimals; work shared between rules (predictions, SHAP
+    values) is computed once, by the first rule that needs it, and counts in that rule's time.
     """
 
     rule_id: str
@@ -217,6 +234,7 @@ class Verdict:
     notes: tuple[str, ...] = ()
     info: tuple[tuple[str, Scalar], ...] = ()
     baseline: BaselineChange | None = None
+    duration_s: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -242,6 +260,7 @@ class Verdict:
             "notes": list(self.notes),
             "info": dict(self.info),
             "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "duration_s": self.duration_s,
         }
 
 

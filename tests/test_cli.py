@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -261,3 +262,21 @@ def test_console_script_runs(workdir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["passed"] is True
+
+
+def test_every_verdict_has_its_wall_time(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = write_policy(workdir, dp=0.1)
+    code, out, _ = run(capsys, "check", str(policy), "--format", "json")
+    assert code == 1
+    durations = [v["duration_s"] for v in json.loads(out)["verdicts"]]
+    assert len(durations) == 2
+    assert all(isinstance(d, float) and 0 <= d < 60 and d == round(d, 4) for d in durations)
+    # Plain text has no time column (its output stays reproducible); --verbose adds one.
+    _, plain, _ = run(capsys, "check", str(policy))
+    assert "TIME" not in plain
+    code, verbose, _ = run(capsys, "check", str(policy), "-v")
+    assert code == 1
+    header, dp, accuracy = verbose.splitlines()[3:6]
+    assert header.split() == ["STATUS", "RULE", "VALUE", "BOUND", "TIME", "EVIDENCE"]
+    assert re.fullmatch(r"FAIL +dp-sex +0\.\d+ +max_difference 0\.1 +\d+\.\d{3}s +sex=.*", dp)
+    assert re.fullmatch(r"PASS +accuracy +0\.\d+ +min 0\.1 +\d+\.\d{3}s", accuracy)

@@ -5,7 +5,7 @@ Coloured when ``color=True`` (the CLI turns it on for a TTY unless NO_COLOR is s
 
 from __future__ import annotations
 
-from rulecheck.verdict import GroupValue, Report, Status, Verdict
+from rulecheck.verdict import Check, GroupValue, Report, Status, Verdict
 
 __all__ = ["render"]
 
@@ -29,6 +29,20 @@ def _paint(text: str, status: Status, color: bool) -> str:
     return f"\033[{_COLORS[status]}m{text}\033[0m" if color else text
 
 
+def _deciding(verdict: Verdict) -> Check | None:
+    return next(
+        (c for c in verdict.checks if c.bound == verdict.bound and c.value == verdict.value), None
+    )
+
+
+def _setting(verdict: Verdict) -> float | None:
+    """The deciding bound as the policy writes it (max_decrease 0.02, not its limit -0.02)."""
+    deciding = _deciding(verdict)
+    if deciding is not None and deciding.setting is not None:
+        return deciding.setting
+    return verdict.threshold
+
+
 def _worst_groups(verdict: Verdict) -> str:
     """The highest and lowest compared groups, or the top features, as shown evidence."""
     if verdict.features:
@@ -36,9 +50,7 @@ def _worst_groups(verdict: Verdict) -> str:
         selected = [f for f in verdict.features if ("selected", True) in f.detail]
         listed = (selected or list(verdict.features))[:3]
         return "; ".join(f"{f.feature} {_num(f.value)} (rank {f.rank})" for f in listed)
-    deciding = next(
-        (c for c in verdict.checks if c.bound == verdict.bound and c.value == verdict.value), None
-    )
+    deciding = _deciding(verdict)
     metric = deciding.metric if deciding is not None else None
     compared = [
         g
@@ -58,7 +70,8 @@ def _worst_groups(verdict: Verdict) -> str:
     return "; ".join(parts)
 
 
-def render(report: Report, color: bool = False) -> str:
+def render(report: Report, color: bool = False, verbose: bool = False) -> str:
+    """The text report; ``verbose`` adds a TIME column with each rule's wall time."""
     header = f"rulecheck: {report.policy_name}"
     if report.policy_file:
         header += f" ({report.policy_file})"
@@ -70,19 +83,22 @@ def render(report: Report, color: bool = False) -> str:
         where = report.model.get("path", report.model.get("source", ""))
         lines.append(f"model: {where} ({report.model.get('type', '?')})")
     lines.append("")
-    rows = [("STATUS", "RULE", "VALUE", "BOUND", "EVIDENCE")]
+    columns = ["STATUS", "RULE", "VALUE", "BOUND", *(["TIME"] if verbose else []), "EVIDENCE"]
+    rows = [columns]
     for v in report.verdicts:
-        bound = f"{v.bound} {_num(v.threshold)}" if v.bound else ""
+        bound = f"{v.bound} {_num(_setting(v))}" if v.bound else ""
         value = _num(v.value)
         if v.bound in _CHANGE_BOUNDS and v.value is not None:
-            value = f"Δ{v.value:+.4g}"  # a change from the baseline, not the value itself
-        rows.append((v.status.value.upper(), v.rule_id, value, bound, _worst_groups(v)))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+            value = f"Δ{v.value:+.4g}"  # candidate - baseline, not the value itself
+        took = [f"{v.duration_s:.3f}s"] if verbose else []
+        rows.append([v.status.value.upper(), v.rule_id, value, bound, *took, _worst_groups(v)])
+    padded = len(columns) - 1  # every column but the last, EVIDENCE
+    widths = [max(len(row[i]) for row in rows) for i in range(padded)]
     for index, row in enumerate(rows):
-        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        cells = [row[i].ljust(widths[i]) for i in range(padded)]
         if index > 0:
             cells[0] = _paint(cells[0], report.verdicts[index - 1].status, color)
-        lines.append("  ".join([*cells, row[4]]).rstrip())
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
     lines.append("")
     for v in report.verdicts:
         if v.status is Status.PASS:

@@ -236,7 +236,8 @@ def judge(rule: RuleBase, measurement: Measurement, baseline: Measurement | None
     (the first failed one, else the one closest to its limit) and the message names every bound.
     Bounds are inclusive: a value equal to its limit passes. With a ``baseline`` measurement the
     change bounds (max_increase, max_decrease, max_relative_increase) apply to the change of the
-    rule's primary value, and every group shows both models' values.
+    rule's primary value, candidate - baseline, whose checks name both values; every group shows
+    both models' values.
     """
     checks = list(measurement.checks)
     change: BaselineChange | None = None
@@ -259,8 +260,6 @@ def judge(rule: RuleBase, measurement: Measurement, baseline: Measurement | None
     message = deciding.describe()
     if measurement.context:
         message += f" ({measurement.context})"
-    if change is not None:
-        message += f" (baseline {fmt(change.baseline)}, candidate {fmt(change.candidate)})"
     if others:
         message += "; also " + "; ".join(c.describe() for c in others)
     message += "."
@@ -298,24 +297,28 @@ def _change(candidate: Measurement, baseline: Measurement) -> BaselineChange:
 
 
 def _change_checks(rule: RuleBase, change: BaselineChange) -> list[Check]:
+    """Every change bound compares the signed change, candidate - baseline (one convention in
+    text and JSON); max_decrease d is the lower bound change >= -d."""
     subject = change.subject or "value"
+    figures = f"candidate {fmt(change.candidate)} - baseline {fmt(change.baseline)}"
     checks: list[Check] = []
     if rule.max_increase is not None:
         checks.append(
             at_most(
-                "max_increase",
-                change.change,
-                rule.max_increase,
-                f"increase of {subject} over baseline",
+                "max_increase", change.change, rule.max_increase, f"change of {subject} ({figures})"
             )
         )
     if rule.max_decrease is not None:
+        limit = -rule.max_decrease
         checks.append(
-            at_most(
+            Check(
                 "max_decrease",
-                -change.change,
-                rule.max_decrease,
-                f"decrease of {subject} from baseline",
+                change.change,
+                limit,
+                ">=",
+                change.change >= limit,
+                f"change of {subject} ({figures})",
+                setting=rule.max_decrease,
             )
         )
     if rule.max_relative_increase is not None:
@@ -328,7 +331,7 @@ def _change_checks(rule: RuleBase, change: BaselineChange) -> list[Check]:
                 "max_relative_increase",
                 change.relative_change,
                 rule.max_relative_increase,
-                f"relative increase of {subject} over baseline",
+                f"relative change of {subject} (({figures}) / |baseline|)",
             )
         )
     return checks

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -141,13 +141,19 @@ def check_selector(item: GroupSelector, by: Any, field: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    """The bounds a grouped comparison can apply; None means not set."""
+    """The bounds a grouped comparison can apply; None means not set.
+
+    Bounds named in ``unchecked`` are measured, as the rule's value that baseline change bounds
+    compare, but not checked (their limit is ignored): ``disparate_impact`` with only
+    ``max_decrease`` measures the ratio and checks just its change.
+    """
 
     max_difference: float | None = None
     min_ratio: float | None = None
     max_ratio: float | None = None
     min: float | None = None
     max: float | None = None
+    unchecked: frozenset[str] = frozenset()
 
     def any(self) -> bool:
         return any(
@@ -189,11 +195,11 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
     """Apply ``bounds`` to the groups of ``table`` as configured by ``options``.
 
     Without any bound (a rule with baseline change bounds only), the difference is measured as
-    the rule's value, with no check of its own.
+    the rule's value, with no check of its own; a bound in ``bounds.unchecked`` is measured the
+    same way.
     """
-    measure_only = not bounds.any()
-    if measure_only:
-        bounds = Bounds(max_difference=math.inf)
+    if not bounds.any():
+        bounds = replace(bounds, max_difference=math.inf, unchecked=frozenset({"max_difference"}))
     indices = list(range(len(table.keys)))
     if options.groups is not None:
         indices = [
@@ -291,9 +297,10 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
         checks, context = _between(metric, eligible, label_of, bounds)
 
     checks.extend(_absolute(metric, eligible, label_of, bounds))
-    first = checks[0]
+    # The rule's value is the unchecked quantity where there is one, else the first bound's.
+    first = next((c for c in checks if c.bound in bounds.unchecked), checks[0])
     return Measurement(
-        checks=() if measure_only else tuple(checks),
+        checks=tuple(c for c in checks if c.bound not in bounds.unchecked),
         primary=first.value,
         subject=first.subject,
         context=context,

@@ -4,7 +4,9 @@
 Shorthand for ``group_metric`` with ``metric: selection_rate`` and ``min_ratio: 0.8`` by
 default: every group's selection rate divided by the highest group's (or by
 ``reference_group``'s) must be at least 0.8. ``max_ratio`` may be added (e.g. 1.25) to bound the
-other direction. The value is the worst ratio, the reference group itself excluded.
+other direction. The value is the worst ratio, the reference group itself excluded. A rule with
+only baseline change bounds (``max_decrease: 0.02``, no ``min_ratio``) checks just the change of
+that ratio, not the four-fifths default.
 
 **Why it matters**
 The EEOC's four-fifths rule of thumb treats a selection rate below 80% of the most-selected
@@ -52,7 +54,10 @@ class DisparateImpact(GroupOptions, RuleBase):
         default=DEFAULT_MIN_RATIO,
         gt=0,
         le=1,
-        description="Smallest allowed selection-rate ratio (default 0.8, the four-fifths rule).",
+        description=(
+            "Smallest allowed selection-rate ratio (default 0.8, the four-fifths rule; not "
+            "applied when the rule gives only baseline change bounds)."
+        ),
     )
     max_ratio: float | None = Field(
         default=None,
@@ -61,6 +66,15 @@ class DisparateImpact(GroupOptions, RuleBase):
     )
 
     def bounds(self) -> Bounds:
+        if "min_ratio" not in self.model_fields_set and self.has_change_bounds():
+            # min_ratio left unset next to change bounds: they compare the lowest ratio, and the
+            # four-fifths default (kept as the field's default for the schema and `rulecheck
+            # explain`) does not apply. A max_ratio given with them is still checked.
+            return Bounds(
+                min_ratio=self.min_ratio,
+                max_ratio=self.max_ratio,
+                unchecked=frozenset({"min_ratio"}),
+            )
         return Bounds(min_ratio=self.min_ratio, max_ratio=self.max_ratio)
 
     def measure(self, ctx: EvalContext) -> Measurement:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import time
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +15,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 import rulecheck
+from rulecheck.engines.losses import LossRegistry
+from rulecheck.report.text import render
 from rulecheck.verdict import Status
 
 RULES_TEXT = """\
@@ -136,3 +142,173 @@ def test_baseline_and_candidate_models_each_predict_once() -> None:
     ]
     assert report.model["calls"] == 1
     assert report.model["baseline_calls"] == 1
+
+
+# Selection rate a 0.9, b 0.3 (ratio 0.33, difference 0.6); TPR and FPR gaps as wide: every
+# shorthand kind's default bound (min_ratio 0.8, max_difference 0.1) fails on these decisions.
+UNFAIR = pd.DataFrame(
+    {
+        "g": ["a"] * 10 + ["b"] * 10,
+        "y": [1, 1, 1, 1, 1, 0, 0, 0, 0, 0] * 2,
+        "p": [*([1] * 9), 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0],
+    }
+)
+SHORTHAND_KINDS = ("disparate_impact", "demographic_parity", "equal_opportunity", "equalized_odds")
+
+
+@pytest.mark.parametrize("kind", SHORTHAND_KINDS)
+@pytest.mark.parametrize("change_bound", ["max_decrease", "max_increase", "max_relative_increase"])
+def test_shorthand_with_only_a_change_bound_checks_just_the_change(
+    kind: str, change_bound: str
+) -> None:
+    rule = f"{{id: r, kind: {kind}, by: g, min_group_size: 1, {change_bound}: 0.02}}"
+    policy = f"version: 1\nname: t\ntarget: {{label: y, prediction: p}}\nrules:\n  - {rule}\n"
+    report = rulecheck.evaluate(policy, data=UNFAIR, baseline_prediction="p")
+    verdict = report.verdict("r")
+    assert verdict.status is Status.PASS, verdict.message
+    assert [c.bound for c in verdict.checks] == [change_bound]
+    assert verdict.baseline is not None
+    assert verdict.baseline.change == 0.0
+    # Without the change bound, the same rule applies its default and fails.
+    plain = rulecheck.evaluate(policy.replace(f", {change_bound}: 0.02", ""), data=UNFAIR)
+    assert plain.verdict("r").status is Status.FAIL, plain.verdict("r").message
+
+
+def test_disparate_impact_change_bound_compares_the_ratio() -> None:
+    policy = (
+        "version: 1\nname: t\ntarget: {label: y, prediction: p, baseline_prediction: fair}\n"
+        "rules:\n  - {id: di, kind: disparate_impact, by: g, min_group_size: 1, max_decrease: 0.02}\n"
+    )
+    frame = UNFAIR.assign(fair=[1, 0] * 10)  # selection 0.5 in both groups: ratio 1
+    verdict = rulecheck.evaluate(policy, data=frame).verdict("di")
+    assert verdict.baseline is not None
+    assert verdict.baseline.baseline == pytest.approx(1.0)
+    assert verdict.baseline.candidate == pytest.approx(0.3 / 0.9)
+    assert verdict.status is Status.FAIL
+    # An explicit min_ratio is still checked next to the change bound.
+    explicit = policy.replace("max_decrease: 0.02", "max_decrease: 1.0, min_ratio: 0.8")
+    checked = rulecheck.evaluate(explicit, data=frame).verdict("di")
+    assert [c.bound for c in checked.checks] == ["min_ratio", "max_decrease"]
+    assert checked.bound == "min_ratio"
+    assert checked.status is Status.FAIL
+
+
+def test_max_decrease_shows_the_signed_change_in_text_and_json() -> None:
+    """One sign convention: a change is candidate - baseline in the value, the JSON and the text;
+    max_decrease d is the lower limit -d, and the message says in words what d allows."""
+    policy = (
+        "version: 1\nname: t\ntarget: {label: y, prediction: p, baseline_prediction: fair}\n"
+        "rules:\n  - {id: sel, kind: performance, metric: selection_rate, max_decrease: 0.02}\n"
+    )
+    frame = UNFAIR.assign(fair=[1] * 14 + [0] * 6)  # selection 0.7 -> 0.6
+    report = rulecheck.evaluate(policy, data=frame)
+    verdict = report.verdict("sel")
+    assert verdict.baseline is not None
+    assert verdict.baseline.change == pytest.approx(-0.1)
+    assert verdict.value == verdict.baseline.change
+    assert verdict.threshold == -0.02
+    assert verdict.status is Status.FAIL
+    (check,) = verdict.checks
+    assert (check.op, check.limit, check.setting) == (">=", -0.02, 0.02)
+    assert verdict.message == (
+        "change of selection_rate (candidate 0.6 - baseline 0.7) -0.1 < -0.02: "
+        "max_decrease 0.02 allows a fall of at most 0.02."
+    )
+    data = json.loads(report.to_json())["verdicts"][0]
+    assert data["value"] == data["baseline"]["change"] == pytest.approx(-0.1)
+    assert data["threshold"] == -0.02
+    assert data["checks"][0]["setting"] == 0.02
+    (row,) = [line for line in render(report).splitlines() if line.startswith("FAIL ")]
+    assert row.split() == ["FAIL", "sel", "Δ-0.1", "max_decrease", "0.02"]
+
+
+class _CountingModel(LogisticRegression):
+    """A logistic regression that counts the rows it is asked to score (per model name)."""
+
+    rows: ClassVar[dict[str, int]] = {}
+
+    def __init__(self, name: str = "candidate", C: float = 1.0) -> None:
+        super().__init__(C=C)
+        self.name = name
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        self.rows[self.name] = self.rows.get(self.name, 0) + len(X)
+        return super().predict_proba(X)
+
+
+SIDE_BY_SIDE = """\
+version: 1
+name: side-by-side
+target: {{label: y, features: [x, z]{extra}}}
+attribution: {{explainer: permutation, max_rows: 4, background_size: 5, seed: 0}}
+rules:
+  - {{id: x-share, kind: attribution, features: [x], max_share: 1.0}}
+  - {{id: dp, kind: demographic_parity, by: g, min_group_size: 1, max_difference: 1.0}}
+"""
+
+
+@pytest.mark.parametrize("for_all", [False, True])
+def test_baseline_is_measured_only_where_a_rule_compares(for_all: bool) -> None:
+    frame = scored_frame(7, n=200)
+    rng = np.random.default_rng(0)
+    frame["x"] = frame["new"] * 3 + rng.normal(size=len(frame))
+    frame["z"] = rng.normal(size=len(frame))
+    _CountingModel.rows.clear()
+    candidate = _CountingModel("candidate").fit(frame[["x", "z"]], frame.y)
+    baseline = _CountingModel("baseline", C=0.01).fit(frame[["x", "z"]], frame.y)
+    policy = SIDE_BY_SIDE.format(extra=", baseline_for_all: true" if for_all else "")
+    report = rulecheck.evaluate(policy, data=frame, model=candidate, baseline=baseline)
+    assert all(v.status is Status.PASS for v in report.verdicts), report.verdicts
+    # The candidate predicted once for all rows, then explained 4 rows with the permutation
+    # explainer, which scores many perturbed copies of them.
+    assert _CountingModel.rows["candidate"] > 10 * len(frame)
+    groups = report.verdict("dp").groups
+    if for_all:
+        # Side by side everywhere: the baseline is explained too, and groups show its figures.
+        assert _CountingModel.rows["baseline"] > 10 * len(frame)
+        assert all(g.baseline_value is not None for g in groups)
+        assert report.verdict("x-share").baseline is not None
+    else:
+        # No rule has change bounds: the baseline is loaded but never asked for a prediction.
+        assert "baseline" not in _CountingModel.rows
+        assert report.model["baseline_calls"] == 0
+        assert all(g.baseline_value is None for g in groups)
+        assert all(v.baseline is None for v in report.verdicts)
+    # The API argument overrides the policy.
+    _CountingModel.rows.clear()
+    other = rulecheck.evaluate(
+        policy, data=frame, model=candidate, baseline=baseline, baseline_for_all=not for_all
+    )
+    assert ("baseline" in _CountingModel.rows) is (not for_all)
+    assert (other.verdict("dp").baseline is not None) is (not for_all)
+
+
+def test_duration_covers_the_rule_and_its_baseline_measurement() -> None:
+    """duration_s is measured per rule, around measure and judge, the baseline's included."""
+    pause = 0.2
+
+    def slow_brier(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        time.sleep(pause)
+        return (y_pred - y_true) ** 2
+
+    registry = LossRegistry(entry_points=None)
+    registry.register("slow_brier", slow_brier)
+    policy = """\
+version: 1
+name: timed
+target: {label: y, score: new, baseline_score: old}
+rules:
+  - {id: compared, kind: loss_disparity, loss: slow_brier, by: g, max_increase: 1.0}
+  - {id: alone, kind: performance, metric: accuracy, min: 0.0}
+  - {id: skipped, kind: performance, metric: accuracy, min: 0.0, skip: not today}
+"""
+    start = time.perf_counter()
+    report = rulecheck.evaluate(policy, data=scored_frame(2), loss_registry=registry)
+    elapsed = time.perf_counter() - start
+    compared, alone, skipped = report.verdicts
+    assert compared.duration_s >= 2 * pause  # the candidate's and the baseline's losses
+    assert alone.duration_s < pause
+    assert skipped.status is Status.SKIPPED
+    assert 0 <= skipped.duration_s < pause
+    assert sum(v.duration_s for v in report.verdicts) <= elapsed
+    assert all(v.duration_s == round(v.duration_s, 4) for v in report.verdicts)

@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--positive-label", help="label value that counts as positive")
     check.add_argument("--threshold", type=float, help="scores >= threshold are positive decisions")
     check.add_argument(
+        "--sample-weight", help="column of sample weights; overrides target.sample_weight"
+    )
+    check.add_argument(
         "--format", choices=FORMATS, default="text", help="report format (default: text)"
     )
     check.add_argument("--output", "-o", help="write the report to this file (atomically)")
@@ -136,6 +139,7 @@ def _check(args: argparse.Namespace) -> int:
         score=args.score,
         positive_label=positive,
         threshold=args.threshold,
+        sample_weight=args.sample_weight,
         baseline=args.baseline,
         baseline_prediction=args.baseline_prediction,
         baseline_score=args.baseline_score,

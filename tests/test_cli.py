@@ -280,3 +280,22 @@ def test_every_verdict_has_its_wall_time(workdir: Path, capsys: pytest.CaptureFi
     assert header.split() == ["STATUS", "RULE", "VALUE", "BOUND", "TIME", "EVIDENCE"]
     assert re.fullmatch(r"FAIL +dp-sex +0\.\d+ +max_difference 0\.1 +\d+\.\d{3}s +sex=.*", dp)
     assert re.fullmatch(r"PASS +accuracy +0\.\d+ +min 0\.1 +\d+\.\d{3}s", accuracy)
+
+
+def test_sample_weight_flag_weights_the_figures(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.read_csv(workdir / "data.csv")
+    frame["w"] = np.where(frame["sex"] == "M", 3.0, 1.0) * (1 + frame["p"])
+    frame.to_csv(workdir / "data.csv", index=False)
+    policy = str(write_policy(workdir, dp=0.9))
+    code, out, _ = run(capsys, "check", policy, "--format", "json", "--sample-weight", "w")
+    assert code == 0
+    groups = {g["group"]["sex"]: g for g in json.loads(out)["verdicts"][0]["groups"]}
+    for sex, group in groups.items():
+        rows = frame[frame["sex"] == sex]
+        assert group["weight"] == pytest.approx(rows["w"].sum())
+        assert group["value"] == pytest.approx((rows["w"] * rows["p"]).sum() / rows["w"].sum())
+    code, _, err = run(capsys, "check", policy, "--sample-weight", "weight")
+    assert code == 2
+    assert "sample_weight column 'weight' not found in the data (columns: sex, y, p, w)" in err

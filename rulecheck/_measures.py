@@ -40,7 +40,8 @@ class AttributionTable:
     ``features`` are the model's raw input columns; ``mean_abs[j]`` is feature j's mean absolute
     contribution over the explained rows. With groups, ``group_mean_abs[g][j]`` is the same over
     the explained rows of group g (``group_n[g]`` of them). The provenance fields say which
-    explainer ran, on which output, on how many rows, with which seed.
+    explainer ran, on which output, on how many rows, with which seed; ``notes`` say why
+    when it is not the natural one.
     """
 
     features: tuple[str, ...]
@@ -54,6 +55,7 @@ class AttributionTable:
     group_keys: tuple[GroupKey, ...] = ()
     group_n: tuple[int, ...] = ()
     group_mean_abs: tuple[tuple[float, ...], ...] = ()
+    notes: tuple[str, ...] = ()  # which explainer ran and why, when not the natural one
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,7 @@ def same_value(a: object, b: object) -> bool:
             if text in _TRUE or text in _FALSE:
                 return (text in _TRUE) is flag
         number = _as_number(other)
-        return number is not None and number == float(flag)
+        return number is not None and number == (1.0 if flag else 0.0)
     if isinstance(a, float) and a != a:  # NaN names nothing
         return False
     if isinstance(b, float) and b != b:

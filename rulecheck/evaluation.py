@@ -23,7 +23,7 @@ import pandas as pd
 from rulecheck.engines.context import AttributionSpec, DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
-from rulecheck.engines.model import ModelAdapter, adapt, load_model
+from rulecheck.engines.model import ModelAdapter, ModelOutput, adapt, load_model
 from rulecheck.errors import InputError
 from rulecheck.policy import Policy, Target, load_policy
 from rulecheck.rules._base import error_verdict, judge, skipped_verdict
@@ -121,7 +121,12 @@ def evaluate(
     try:
         frame = _resolve_data(data, target.data, base, data_info)
         adapter = _resolve_model(
-            model, None if explicit else target.model, base, trust_model, model_info
+            model,
+            None if explicit else target.model,
+            base,
+            trust_model,
+            model_info,
+            target.model_output,
         )
         baseline_adapter = _resolve_model(
             baseline,
@@ -129,6 +134,7 @@ def evaluate(
             base,
             trust_model,
             baseline_info,
+            target.model_output,
         )
     except InputError as exc:
         return _report(
@@ -174,6 +180,8 @@ def evaluate(
     verdicts = tuple(_verdict(rule, context, baseline_context) for rule in policy.rules)
     if adapter is not None:
         model_info["calls"] = context.model_calls
+        if adapter.notes:  # e.g. a link applied to margins, unseen categories
+            model_info["notes"] = " ".join(adapter.notes)
     if baseline_context is not None:
         if baseline_adapter is not None:
             baseline_info["calls"] = baseline_context.model_calls
@@ -276,13 +284,18 @@ def _resolve_data(
 
 
 def _resolve_model(
-    model: Any, default: str | None, base: Path, trust: bool, info: dict[str, Scalar]
+    model: Any,
+    default: str | None,
+    base: Path,
+    trust: bool,
+    info: dict[str, Scalar],
+    output: ModelOutput = "auto",
 ) -> ModelAdapter | None:
     if model is None and default is None:
         return None
     if model is None or isinstance(model, str | Path):
         path = Path(model) if model is not None else base / str(default)
-        loaded = load_model(path, trust=trust)
+        loaded = load_model(path, trust=trust, output=output)
         info.update(
             {
                 "path": loaded.path,
@@ -292,7 +305,7 @@ def _resolve_model(
             }
         )
         return loaded.adapter
-    adapter = adapt(model)
+    adapter = adapt(model, output=output)
     info.update({"source": "object", "type": adapter.name})
     return adapter
 

@@ -89,6 +89,10 @@ class Target(BaseModel):
         default=None,
         description="Default: regression when a regression metric is used and labels are not binary.",
     )
+    model_output: Literal["auto", "margin", "probability"] = Field(
+        default="auto",
+        description="What the model's predictions are: auto (as the model says; a LightGBM custom objective gives margins), margin (log-odds, e.g. an XGBoost custom obj=: sigmoid/softmax applied) or probability.",
+    )
 
     @field_validator("model")
     @classmethod

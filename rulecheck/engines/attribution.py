@@ -54,6 +54,7 @@ columns. Columns of ``X`` that the model does not read get contribution 0.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -71,11 +72,10 @@ from rulecheck.engines._models import (
     fast_path,
     model_columns,
     resolve,
-    split_pipeline,
     target_of,
-    top_module,
 )
-from rulecheck.errors import InputError
+from rulecheck.engines.model import Explainable, ModelAdapter, adapt
+from rulecheck.errors import InputError, TimeBudgetExceeded
 
 __all__ = ["Attribution", "ExplainerName", "OutputName", "explain", "explain_loss"]
 
@@ -87,6 +87,15 @@ _LOGIT_EPS = 1e-12
 _BAD_PARAM = "The {name!r} parameter of explain must be {expected}. Got {got!r} instead."
 # Rows explained by default on the model-agnostic paths (``max_rows`` overrides).
 AGNOSTIC_DEFAULT_ROWS = 200
+# The model-agnostic explainers run this many rows at a time, checking the deadline in between.
+CHUNK_ROWS = 20
+
+_OVER_BUDGET = (
+    "the model-agnostic {method} explainer exceeded the time budget ({elapsed:.1f} s spent, "
+    "deadline passed) after explaining {done} of {total} rows; lower max_rows (on the rule or "
+    "in attribution) or raise the time budget"
+)
+_FALLBACK = "{why}; the model-agnostic {method} explainer ran on {rows} rows instead of TreeSHAP"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -118,6 +127,8 @@ class Attribution:
     row_index : numpy.ndarray or None
         Positions in ``X`` of the explained rows (``values[i]`` explains ``X.iloc[row_index[i]]``);
         None when every row was explained, in order.
+    notes : tuple of str
+        Which explainer ran and why, when it is not the one asked for or the natural one.
     """
 
     features: tuple[str, ...]
@@ -129,6 +140,7 @@ class Attribution:
     seed: int
     background_rows: int | None
     row_index: IntArray | None = None
+    notes: tuple[str, ...] = ()
 
     def mean_abs(self) -> FloatArray:
         """Mean absolute contribution of each feature over the explained rows."""
@@ -152,15 +164,18 @@ def explain(
     seed: int = 0,
     positive_class: object | None = None,
     background_size: int = 100,
+    deadline: float | None = None,
 ) -> Attribution:
     """SHAP values of a fitted model on ``X``, per raw input column.
 
     Parameters
     ----------
-    model : fitted estimator
-        A scikit-learn estimator or Pipeline, a LightGBM or XGBoost scikit-learn model, or any
-        object with ``predict`` (regression) or ``predict_proba`` / ``decision_function``
-        (classification) for the model-agnostic explainers.
+    model : ModelAdapter or fitted model
+        A :class:`~rulecheck.engines.model.ModelAdapter`, or a model object that
+        :func:`~rulecheck.engines.model.adapt` wraps: a scikit-learn estimator or Pipeline, a
+        LightGBM or XGBoost model (scikit-learn wrapper or native Booster), or any object with
+        ``predict`` (regression) or ``predict_proba`` / ``decision_function`` (classification)
+        for the model-agnostic explainers.
     X : pandas.DataFrame
         The data to explain, with the columns the model was fitted on (matched by name when the
         model recorded names, else by position). Extra columns get contribution 0.
@@ -179,6 +194,10 @@ def explain(
     background_size : int, default=100
         Background rows for the model-agnostic explainers and interventional TreeSHAP (seeded
         sample of ``X``). The linear explainer uses all rows of ``X``.
+    deadline : float or None, default=None
+        A :func:`time.monotonic` instant. The model-agnostic explainers run ``CHUNK_ROWS`` rows at
+        a time and raise :class:`~rulecheck.errors.TimeBudgetExceeded` when the deadline has
+        passed between chunks. Chunking does not change the values.
 
     Returns
     -------
@@ -204,12 +223,14 @@ def explain(
 
     _check_options(explainer, output, max_rows, seed, background_size)
     frame = _check_frame(X)
-    columns = model_columns(model, frame)
-    data = frame if columns == list(frame.columns) else frame[columns]
-    target = target_of(model, positive_class)
-    steps, final = split_pipeline(model)
-    fast = fast_path(final, target)
-    method, resolved = resolve(explainer, output, fast, model, target, len(columns))
+    adapter = adapt(model)
+    columns = model_columns(adapter, frame)
+    data = adapter.prepare(frame if columns == list(frame.columns) else frame[columns])
+    target = target_of(adapter, positive_class)
+    parts = adapter.explainable()
+    steps, final = parts.steps, parts.estimator
+    fast = fast_path(parts, target)
+    method, resolved = resolve(explainer, output, fast, adapter, target, len(columns))
 
     row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
     if max_rows is None and method in ("exact", "permutation"):
@@ -227,18 +248,25 @@ def explain(
         if interventional:
             bg_data = data if background is None else data.iloc[background]
             bg_matrix = preprocess(steps, bg_data, final)[0]
-        values, expected = _tree_values(final, matrix, target, resolved, bg_matrix)
+        values, expected = _tree_values(parts, matrix, target, resolved, bg_matrix)
         background_rows = None if bg_matrix is None else _height(bg_matrix)
     elif method == "linear":
         matrix, owners = preprocess(steps, data, final)
-        values, expected = _linear_values(final, np.asarray(matrix, dtype=np.float64), rows, target)
+        values, expected = _linear_values(parts, np.asarray(matrix, dtype=np.float64), rows, target)
         background_rows = len(data)
     else:
         owners = np.arange(len(columns), dtype=np.intp)
         values, expected = _agnostic_values(
-            model, data, rows, background, target, resolved, method, seed
+            adapter, data, rows, background, target, resolved, method, seed, deadline
         )
         background_rows = len(data) if background is None else len(background)
+    notes: tuple[str, ...] = ()
+    if explainer == "auto" and fast is not None and method not in ("tree", "linear"):
+        why = (
+            f"the {fast.family} explainer cannot compute output={resolved!r} exactly for "
+            f"{adapter.name} (it can: {sorted(fast.outputs)})"
+        )
+        notes = (_FALLBACK.format(why=why, method=method, rows=values.shape[0]),)
 
     return Attribution(
         features=tuple(str(c) for c in frame.columns),
@@ -250,6 +278,7 @@ def explain(
         seed=seed,
         background_rows=background_rows,
         row_index=rows,
+        notes=notes,
     )
 
 
@@ -327,21 +356,17 @@ def _select_class(
 
 
 def _tree_values(
-    est: Any, matrix: Any, target: Target, output: Output, background: Any | None
+    parts: Explainable, matrix: Any, target: Target, output: Output, background: Any | None
 ) -> tuple[FloatArray, float]:
-    if background is None:
-        module = top_module(est)
-        if module == "lightgbm":
-            return _lightgbm_values(est, matrix, target)
-        if module == "xgboost":
-            return _xgboost_values(est, matrix, target)
+    if background is None and parts.contributions is not None:
+        return _native_values(parts.contributions(matrix), matrix.shape[1], target)
     import shap
 
     if background is None:
-        explainer = shap.TreeExplainer(est, feature_perturbation="tree_path_dependent")
+        explainer = shap.TreeExplainer(parts.estimator, feature_perturbation="tree_path_dependent")
     else:
         explainer = shap.TreeExplainer(
-            est,
+            parts.estimator,
             data=np.asarray(background, dtype=np.float64),
             feature_perturbation="interventional",
             model_output="probability",
@@ -352,35 +377,11 @@ def _tree_values(
     return _select_class(phi, explainer.expected_value, target, output == "probability")
 
 
-def _lightgbm_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, float]:
-    contrib = np.asarray(est.predict(matrix, pred_contrib=True), dtype=np.float64)
-    n, width = matrix.shape
-    if contrib.shape[1] != width + 1:  # multiclass: one block of width + 1 per class
+def _native_values(contrib: FloatArray, width: int, target: Target) -> tuple[FloatArray, float]:
+    """TreeSHAP from LightGBM's ``pred_contrib`` or XGBoost's ``pred_contribs`` output."""
+    n = contrib.shape[0]
+    if contrib.ndim == 2 and contrib.shape[1] != width + 1:  # LightGBM multiclass: class blocks
         contrib = contrib.reshape(n, -1, width + 1)
-        return _select_class(
-            contrib[:, :, :-1].transpose(0, 2, 1), contrib[0, :, -1], target, False
-        )
-    return _select_class(contrib[:, :-1], contrib[0, -1:], target, False)
-
-
-def _xgboost_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, float]:
-    import xgboost
-
-    try:
-        iterations = (0, int(est.best_iteration) + 1)
-    except AttributeError:  # no early stopping: all trees, as est.predict uses
-        iterations = (0, 0)
-    dmatrix = xgboost.DMatrix(
-        matrix,
-        missing=est.missing,
-        enable_categorical=bool(est.enable_categorical),
-        feature_types=est.feature_types,
-        nthread=est.n_jobs,
-    )
-    contrib = est.get_booster().predict(
-        dmatrix, pred_contribs=True, iteration_range=iterations, validate_features=False
-    )
-    contrib = np.asarray(contrib, dtype=np.float64)
     if contrib.ndim == 3:  # multiclass: (rows, classes, width + 1)
         return _select_class(
             contrib[:, :, :-1].transpose(0, 2, 1), contrib[0, :, -1], target, False
@@ -389,15 +390,15 @@ def _xgboost_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, 
 
 
 def _linear_values(
-    est: Any, matrix: FloatArray, rows: IntArray | None, target: Target
+    parts: Explainable, matrix: FloatArray, rows: IntArray | None, target: Target
 ) -> tuple[FloatArray, float]:
-    coef = est.coef_.toarray() if hasattr(est.coef_, "toarray") else est.coef_  # sparsify()
-    coef = np.asarray(coef, dtype=np.float64)
-    intercept = np.atleast_1d(np.asarray(est.intercept_, dtype=np.float64))
+    assert parts.linear is not None  # the linear family always carries its coefficients
+    coef, intercept = parts.linear
     if coef.ndim == 2 and coef.shape[0] > 1:
         if target.classes is None:
             raise InputError(
-                f"{type(est).__name__} has {coef.shape[0]} outputs; explain one at a time",
+                f"{type(parts.estimator).__name__} has {coef.shape[0]} outputs; "
+                "explain one at a time",
                 subject="model",
             )
         coef, intercept = coef[target.index], intercept[target.index : target.index + 1]
@@ -437,22 +438,20 @@ class _Codec:
 
 
 def _output_function(
-    model: Any, codec: _Codec, target: Target, output: Output
+    model: ModelAdapter, codec: _Codec, target: Target, output: Output
 ) -> Callable[[FloatArray], FloatArray]:
     """The explained output as a function of a coded matrix."""
-    frame_input = hasattr(model, "feature_names_in_") or not hasattr(model, "n_features_in_")
 
     def call(codes: FloatArray) -> FloatArray:
         frame = codec.decode(np.atleast_2d(codes))
-        data: Any = frame if frame_input else frame.to_numpy()
         if target.classes is None:
-            return np.asarray(model.predict(data), dtype=np.float64).reshape(-1)
+            return np.asarray(model.predict(frame), dtype=np.float64).reshape(-1)
         if output == "raw":
-            score = np.asarray(model.decision_function(data), dtype=np.float64)
+            score = model.margins(frame)
             if score.ndim == 1:  # binary: the second class's margin
                 return score if target.index == 1 else -score
             return score[:, target.index]
-        p = np.asarray(model.predict_proba(data), dtype=np.float64)[:, target.index]
+        p = model.predict_proba(frame)[:, target.index]
         if output == "probability":
             return p
         p = np.clip(p, _LOGIT_EPS, 1.0 - _LOGIT_EPS)
@@ -461,8 +460,62 @@ def _output_function(
     return call
 
 
+def _in_chunks(
+    explain_rows: Callable[[FloatArray], Any],
+    explained: FloatArray,
+    deadline: float | None,
+    method: str,
+    done: int = 0,
+    total: int | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Explain ``explained`` ``CHUNK_ROWS`` rows at a time; (values, base values per row).
+
+    shap's PermutationExplainer seeds numpy's generator once, when it is created, and each row
+    draws its permutations from it in order: calling the same explainer chunk after chunk draws
+    exactly what one call on all rows draws, so the values do not depend on the chunking.
+    """
+    started = time.monotonic()
+    total = len(explained) if total is None else total
+    values: list[FloatArray] = []
+    bases: list[FloatArray] = []
+    n_features = explained.shape[1]
+    for start in range(0, len(explained), CHUNK_ROWS):
+        if start > 0 and deadline is not None and time.monotonic() > deadline:
+            raise TimeBudgetExceeded(
+                _OVER_BUDGET.format(
+                    method=method,
+                    elapsed=time.monotonic() - started,
+                    done=done + start,
+                    total=total,
+                ),
+                subject="time_budget_s",
+            )
+        chunk = explained[start : start + CHUNK_ROWS]
+        result = explain_rows(chunk)
+        values.append(np.asarray(result.values, dtype=np.float64).reshape(len(chunk), n_features))
+        bases.append(np.asarray(result.base_values, dtype=np.float64).reshape(-1))
+    return np.concatenate(values), np.concatenate(bases)
+
+
+def _row_explainer(
+    function: Callable[[FloatArray], FloatArray],
+    masker: Any,
+    method: str,
+    n_features: int,
+    seed: int,
+) -> Callable[[FloatArray], Any]:
+    import shap
+
+    if method == "exact":
+        exact = shap.ExactExplainer(function, masker)
+        return lambda rows: exact(rows, silent=True)
+    evals = max(PERMUTATION_EVALS, 2 * n_features + 1)
+    permutation = shap.PermutationExplainer(function, masker, seed=seed)
+    return lambda rows: permutation(rows, max_evals=evals, silent=True)
+
+
 def _agnostic_values(
-    model: Any,
+    model: ModelAdapter,
     data: pd.DataFrame,
     rows: IntArray | None,
     background: IntArray | None,
@@ -470,6 +523,7 @@ def _agnostic_values(
     output: Output,
     method: str,
     seed: int,
+    deadline: float | None,
 ) -> tuple[FloatArray, float]:
     import shap
 
@@ -478,27 +532,23 @@ def _agnostic_values(
     bg = codec.codes if background is None else codec.codes[background]
     try:
         function(bg[:1])
+    except InputError:
+        raise
     except Exception as error:  # the model's own error, reported as an input problem
         raise InputError(
-            f"{type(model).__name__} failed on the data: {type(error).__name__}: {error}",
+            f"{model.name} failed on the data: {type(error).__name__}: {error}",
             subject="model",
         ) from error
     masker = shap.maskers.Independent(bg, max_samples=len(bg))
     explained = codec.codes if rows is None else codec.codes[rows]
-    n_features = explained.shape[1]
     # PermutationExplainer seeds numpy's global generator; restore the caller's state afterwards.
     state = np.random.get_state()
     try:
-        if method == "exact":
-            result = shap.ExactExplainer(function, masker)(explained, silent=True)
-        else:
-            evals = max(PERMUTATION_EVALS, 2 * n_features + 1)
-            permutation = shap.PermutationExplainer(function, masker, seed=seed)
-            result = permutation(explained, max_evals=evals, silent=True)
+        explain_rows = _row_explainer(function, masker, method, explained.shape[1], seed)
+        values, bases = _in_chunks(explain_rows, explained, deadline, method)
     finally:
         np.random.set_state(state)
-    values = np.asarray(result.values, dtype=np.float64).reshape(len(explained), n_features)
-    return values, float(np.asarray(result.base_values, dtype=np.float64).reshape(-1)[0])
+    return values, float(bases[0])
 
 
 # --- back to the user's columns -----------------------------------------------------------------
@@ -548,11 +598,13 @@ def explain_loss(
     seed: int = 0,
     positive_class: object | None = None,
     background_size: int = 100,
+    deadline: float | None = None,
 ) -> Attribution:
     """SHAP values of each row's *loss* (not its prediction), per raw input column.
 
-    ``loss`` is a :class:`rulecheck.engines.losses.LossSpec` whose input is a probability;
-    ``y_true`` holds True where the label is the explained (positive) class.
+    ``model`` is a :class:`~rulecheck.engines.model.ModelAdapter` or a model object (see
+    :func:`explain`). ``loss`` is a :class:`rulecheck.engines.losses.LossSpec` whose input is a
+    probability; ``y_true`` holds True where the label is the explained (positive) class.
 
     - Tree models with ``log_loss``: ``shap.TreeExplainer(model_output="log_loss")`` with the
       labels, interventional against a seeded background sample (exact TreeSHAP of the loss).
@@ -561,6 +613,11 @@ def explain_loss(
     - Otherwise: for each label value, the model-agnostic explainer of ``x -> loss(y, p(x))``
       (a function of the inputs alone once the label is fixed), so additivity holds per row with
       the expected loss of the row's label over the background.
+
+    With ``explainer="auto"``, a tree model whose log loss TreeSHAP cannot explain (categorical
+    splits, a custom objective, or an error from shap) falls back to the model-agnostic
+    explainer on at most ``AGNOSTIC_DEFAULT_ROWS`` rows (unless ``max_rows`` is set), and the
+    result's ``notes`` say so and why. ``deadline`` works as in :func:`explain`.
 
     Pipelines are explained on raw columns as in :func:`explain`. Raises InputError for a
     non-probability loss, a non-binary model or a model shap cannot explain.
@@ -581,13 +638,14 @@ def explain_loss(
         raise InputError(
             f"y_true has shape {labels.shape}; expected ({len(frame)},)", subject="y_true"
         )
-    columns = model_columns(model, frame)
-    data = frame if columns == list(frame.columns) else frame[columns]
-    target = target_of(model, positive_class)
+    adapter = adapt(model)
+    columns = model_columns(adapter, frame)
+    data = adapter.prepare(frame if columns == list(frame.columns) else frame[columns])
+    target = target_of(adapter, positive_class)
     if target.classes is None:
-        raise InputError(_LOSS_NEEDS_BINARY.format(model=type(model).__name__), subject="model")
-    steps, final = split_pipeline(model)
-    fast = fast_path(final, target)
+        raise InputError(_LOSS_NEEDS_BINARY.format(model=adapter.name), subject="model")
+    parts = adapter.explainable()
+    fast = fast_path(parts, target)
     row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
     rows = _sample(len(data), max_rows, np.random.default_rng(row_seq))
     background = _sample(len(data), background_size, np.random.default_rng(background_seq))
@@ -605,21 +663,31 @@ def explain_loss(
     if explainer == "tree" and not use_tree:
         raise InputError(
             f"the tree explainer explains the log_loss of binary tree models only; "
-            f"got loss {loss.name!r} and {type(final).__name__}",
+            f"got loss {loss.name!r} and {type(parts.estimator).__name__}",
             subject="explainer",
         )
-    tree_result = None
-    if use_tree:
-        tree_result = _tree_loss_values(
-            final,
-            steps,
-            data,
-            rows,
-            background,
-            explained_labels,
-            target,
-            strict=explainer == "tree",
+    if explainer == "tree" and parts.loss_tree_blocker is not None:
+        raise InputError(
+            _LOSS_TREE_FAILED.format(model=adapter.name, error=parts.loss_tree_blocker),
+            subject="model",
         )
+    tree_result = None
+    why_not_tree = None
+    if use_tree and parts.loss_tree_blocker is not None:
+        why_not_tree = f"TreeSHAP cannot explain the log loss of {adapter.name}: " + (
+            parts.loss_tree_blocker
+        )
+    elif use_tree:
+        tree_result, error = _tree_loss_values(
+            parts, data, rows, background, explained_labels, target
+        )
+        if error is not None and explainer == "tree":
+            raise InputError(
+                _LOSS_TREE_FAILED.format(model=adapter.name, error=error), subject="model"
+            )
+        if error is not None:
+            why_not_tree = f"TreeSHAP cannot explain the log loss of {adapter.name} (shap: {error})"
+    notes: tuple[str, ...] = ()
     if tree_result is not None:
         values, owners, background_rows, base = tree_result
         method = "tree"
@@ -627,9 +695,9 @@ def explain_loss(
         if rows is None and max_rows is None and len(data) > AGNOSTIC_DEFAULT_ROWS:
             # The model-agnostic path costs hundreds of model calls per row: cap it by default.
             rows = _sample(len(data), AGNOSTIC_DEFAULT_ROWS, np.random.default_rng(row_seq))
-            explained_labels = labels[rows]
+        explained_labels = labels if rows is None else labels[rows]
         values, owners, background_rows, base, method = _agnostic_loss_values(
-            model,
+            adapter,
             data,
             rows,
             background,
@@ -639,7 +707,10 @@ def explain_loss(
             loss_params,
             explainer,
             seed,
+            deadline,
         )
+        if why_not_tree is not None:
+            notes = (_FALLBACK.format(why=why_not_tree, method=method, rows=values.shape[0]),)
 
     return Attribution(
         features=tuple(str(c) for c in frame.columns),
@@ -651,34 +722,32 @@ def explain_loss(
         seed=seed,
         background_rows=background_rows,
         row_index=rows,
+        notes=notes,
     )
 
 
 def _tree_loss_values(
-    final: Any,
-    steps: list[tuple[str, Any]],
+    parts: Explainable,
     data: pd.DataFrame,
     rows: IntArray | None,
     background: IntArray | None,
     labels: npt.NDArray[np.bool_],
     target: Target,
-    *,
-    strict: bool,
-) -> tuple[FloatArray, IntArray, int, float] | None:
-    """TreeSHAP of the log loss; None when shap does not support the model (and not strict)."""
+) -> tuple[tuple[FloatArray, IntArray, int, float] | None, str | None]:
+    """TreeSHAP of the log loss, or (None, shap's error) when shap cannot explain the model."""
     import shap
 
     from rulecheck.engines._pipeline import preprocess
 
     needed = data if rows is None else data.iloc[rows]
-    matrix, owners = preprocess(steps, needed, final)
+    matrix, owners = preprocess(parts.steps, needed, parts.estimator)
     bg_data = data if background is None else data.iloc[background]
-    bg_matrix = preprocess(steps, bg_data, final)[0]
+    bg_matrix = preprocess(parts.steps, bg_data, parts.estimator)[0]
     # shap's labels refer to classes_[1]; the loss is the same whichever class is positive.
     shap_labels = (labels if target.index == 1 else ~labels).astype(np.float64)
     try:
         tree = shap.TreeExplainer(
-            final,
+            parts.estimator,
             data=_dense(bg_matrix),
             feature_perturbation="interventional",
             model_output="log_loss",
@@ -688,17 +757,13 @@ def _tree_loss_values(
         by_label = [float(np.mean(tree.expected_value(v))) for v in (0.0, 1.0)]
         expected = np.where(shap_labels == 1.0, by_label[1], by_label[0])
     except Exception as error:  # shap raises plain Exceptions for unsupported models
-        if not strict:
-            return None
-        raise InputError(
-            _LOSS_TREE_FAILED.format(model=type(final).__name__, error=error), subject="model"
-        ) from error
+        return None, f"{type(error).__name__}: {error}"
     values = np.asarray(raw, dtype=np.float64).reshape(len(shap_labels), -1)
-    return values, owners, _height(bg_matrix), float(expected.mean())
+    return (values, owners, _height(bg_matrix), float(expected.mean())), None
 
 
 def _agnostic_loss_values(
-    model: Any,
+    model: ModelAdapter,
     data: pd.DataFrame,
     rows: IntArray | None,
     background: IntArray | None,
@@ -708,6 +773,7 @@ def _agnostic_loss_values(
     loss_params: dict[str, float],
     explainer: str,
     seed: int,
+    deadline: float | None,
 ) -> tuple[FloatArray, IntArray, int, float, str]:
     """Model-agnostic SHAP of ``loss(y, p(x))``: with the label fixed, a function of x alone."""
     import shap
@@ -726,6 +792,7 @@ def _agnostic_loss_values(
     values = np.zeros(explained.shape, dtype=np.float64)
     bases: list[float] = []
     masker = shap.maskers.Independent(bg, max_samples=len(bg))
+    done = 0
     # PermutationExplainer seeds numpy's global generator; restore the caller's state afterwards.
     state = np.random.get_state()
     try:
@@ -738,16 +805,13 @@ def _agnostic_loss_values(
                 p = probability(codes)
                 return per_row_loss(loss, np.full(len(p), int(label)), p, loss_params)
 
-            if method == "exact":
-                result = shap.ExactExplainer(row_loss, masker)(explained[chosen], silent=True)
-            else:
-                evals = max(PERMUTATION_EVALS, 2 * n_features + 1)
-                permutation = shap.PermutationExplainer(row_loss, masker, seed=seed)
-                result = permutation(explained[chosen], max_evals=evals, silent=True)
-            values[chosen] = np.asarray(result.values, dtype=np.float64).reshape(
-                len(chosen), n_features
+            explain_rows = _row_explainer(row_loss, masker, method, n_features, seed)
+            chunk_values, chunk_bases = _in_chunks(
+                explain_rows, explained[chosen], deadline, method, done, len(explained)
             )
-            bases.extend(np.asarray(result.base_values, dtype=np.float64).reshape(-1).tolist())
+            done += len(chosen)
+            values[chosen] = chunk_values
+            bases.extend(chunk_bases.tolist())
     finally:
         np.random.set_state(state)
     owners = np.arange(n_features, dtype=np.intp)

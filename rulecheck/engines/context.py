@@ -127,6 +127,8 @@ class DataContext:
         self._given_scores = None if scores is None else np.asarray(scores, dtype=np.float64)
         self._cache: dict[object, object] = {}
         self.model_calls = 0
+        # A time.monotonic() instant after which the explainers stop (set per rule by the caller).
+        self.deadline: float | None = None
 
     # -- caching ---------------------------------------------------------------------------
     def _once(self, key: object, compute: Callable[[], T]) -> T:
@@ -159,7 +161,8 @@ class DataContext:
         def compute() -> pd.DataFrame:
             names = self.spec.features
             if names is None and self.model is not None:
-                names = self.model.feature_names
+                # The model's stored names mapped onto the data's (LightGBM rewrites spaces).
+                names = self.model.input_columns([str(c) for c in self.frame.columns])
             if names is None:
                 skip = {self.spec.label, self.spec.prediction, self.spec.score}
                 names = tuple(str(c) for c in self.frame.columns if c not in skip)
@@ -291,7 +294,7 @@ class DataContext:
             try:
                 if model.has_proba:
                     proba = model.predict_proba(X)
-                    index = self._positive_index(model)
+                    index = model.class_index(self.spec.positive_label)
                     result: tuple[npt.NDArray[Any] | None, FloatArray | None] = (
                         None,
                         proba[:, index],
@@ -314,24 +317,6 @@ class DataContext:
             return result
 
         return self._once("model_output", compute)
-
-    def _positive_index(self, model: ModelAdapter) -> int:
-        classes = model.classes or ()
-        positive = self.spec.positive_label
-        if positive is None:
-            if len(classes) == 2 and all(_same(c, v) for c, v in zip(classes, (0, 1), strict=True)):
-                return 1
-            raise InputError(
-                f"the model's classes are {list(classes)}; set target.positive_label to one of them",
-                subject="model",
-            )
-        for index, value in enumerate(classes):
-            if _same(value, positive):
-                return index
-        raise InputError(
-            f"positive_label {positive!r} is not one of the model's classes {list(classes)}",
-            subject="model",
-        )
 
     def scores(self) -> FloatArray:
         """Score (probability) of the positive label."""
@@ -457,8 +442,11 @@ class DataContext:
         return per_group, None if np.isnan(total) else total
 
     # -- attributions and proxies ------------------------------------------------------------
-    def explanation(self) -> Attribution:
-        """SHAP attributions of the model on its inputs, computed once per run."""
+    def explanation(self, max_rows: int | None = None) -> Attribution:
+        """SHAP attributions of the model on its inputs, computed once per run (and max_rows).
+
+        ``max_rows`` (a rule's own) overrides the policy's ``attribution.max_rows``.
+        """
 
         def compute() -> Attribution:
             if self.model is None:
@@ -467,26 +455,33 @@ class DataContext:
 
             spec = self.attribution_spec
             return explain(
-                self.model.raw,
+                self.model,
                 self.features(),
                 explainer=spec.explainer,  # type: ignore[arg-type]  # validated by the policy
                 output=spec.output,  # type: ignore[arg-type]  # validated by the policy
-                max_rows=spec.max_rows,
+                max_rows=spec.max_rows if max_rows is None else max_rows,
                 seed=spec.seed,
                 positive_class=self.spec.positive_label,
                 background_size=spec.background_size,
+                deadline=self.deadline,
             )
 
-        return self._once("explanation", compute)
+        key = "explanation" if max_rows is None else ("explanation", max_rows)
+        return self._once(key, compute)
 
-    def attribution(self, by: tuple[str, ...]) -> AttributionTable:
+    def attribution(self, by: tuple[str, ...], max_rows: int | None = None) -> AttributionTable:
         def compute() -> AttributionTable:
-            return _attribution_table(self.explanation(), self.grouping(by) if by else None)
+            return _attribution_table(self.explanation(max_rows), self.grouping(by) if by else None)
 
-        return _naming("attribution", lambda: self._once(("attribution", tuple(by)), compute))
+        key = ("attribution", tuple(by), max_rows)
+        return _naming("attribution", lambda: self._once(key, compute))
 
     def loss_attribution(
-        self, name: str, params: Mapping[str, float], by: tuple[str, ...]
+        self,
+        name: str,
+        params: Mapping[str, float],
+        by: tuple[str, ...],
+        max_rows: int | None = None,
     ) -> AttributionTable:
         """Mean |SHAP| of each input in explaining the per-row loss, overall and per group."""
 
@@ -498,20 +493,21 @@ class DataContext:
             spec = self.attribution_spec
             loss = get_loss(name, registry=self.losses)
             result = explain_loss(
-                self.model.raw,
+                self.model,
                 self.features(),
                 self.y_true(),
                 loss=loss,
                 params=params,
                 explainer=spec.explainer,  # type: ignore[arg-type]  # validated by the policy
-                max_rows=spec.max_rows,
+                max_rows=spec.max_rows if max_rows is None else max_rows,
                 seed=spec.seed,
                 positive_class=self.spec.positive_label,
                 background_size=spec.background_size,
+                deadline=self.deadline,
             )
             return _attribution_table(result, self.grouping(by) if by else None)
 
-        key = ("loss_attribution", name, tuple(sorted(params.items())), tuple(by))
+        key = ("loss_attribution", name, tuple(sorted(params.items())), tuple(by), max_rows)
         return _naming(f"loss attribution of {name!r}", lambda: self._once(key, compute))
 
     def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
@@ -585,22 +581,26 @@ class DataContext:
         """Decision-function values of the model (for margin losses such as hinge)."""
 
         def compute() -> FloatArray:
-            if self.model is None or not self.model.has_decision_function:
+            if self.model is None or not self.model.has_margins:
                 raise InputError(
-                    "needs margins: a model with decision_function (a margin loss such as hinge)",
+                    "needs margins: a model with decision_function or log-odds (a margin loss "
+                    "such as hinge)",
                     subject="needs",
                 )
             X = self.features()
             self.model_calls += 1
             try:
-                values = np.asarray(self.model.decision_function(X), dtype=np.float64)
+                values = self.model.margins(X)
+            except InputError:
+                raise
             except Exception as exc:  # the user's model may raise anything
                 raise InputError(
-                    f"model.decision_function raised {type(exc).__name__}: {exc}", subject="model"
+                    f"model margins (decision_function) raised {type(exc).__name__}: {exc}",
+                    subject="model",
                 ) from None
             if values.ndim != 1:
                 raise InputError(
-                    "decision_function returned several columns; margin losses need a binary model",
+                    "the model returned several margin columns; margin losses need a binary model",
                     subject="model",
                 )
             return self._check_length(values, "margins")
@@ -688,6 +688,7 @@ def _attribution_table(result: Attribution, grouping: Grouping | None) -> Attrib
         rows=result.rows,
         seed=result.seed,
         background_rows=result.background_rows,
+        notes=result.notes,
     )
     if grouping is None:
         return table

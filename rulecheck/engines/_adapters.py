@@ -99,8 +99,11 @@ class _Categorical:
             values = series.astype(object) if isinstance(dtype, pd.CategoricalDtype) else series
             if len(cats) and isinstance(cats[0], str) and not pd.api.types.is_string_dtype(values):
                 values = values.map(lambda v: v if pd.isna(v) else str(v))
-            cast = pd.Categorical(values, categories=list(cats))
-            unseen = pd.isna(cast) & ~pd.isna(np.asarray(values, dtype=object))
+            known = pd.Series(values).isin(list(cats)).to_numpy()
+            unseen = ~known & ~pd.isna(np.asarray(values, dtype=object))
+            objects = np.asarray(values, dtype=object)
+            objects[~known] = None
+            cast = pd.Categorical(objects, categories=list(cats))
             if unseen.any():
                 shown = sorted({str(v) for v in np.asarray(values, dtype=object)[unseen]})[:5]
                 note = _UNSEEN_NOTE.format(column=column, values=shown, library=self.library)
@@ -153,6 +156,12 @@ class SklearnAdapter(ModelAdapter):
         # Fitted without column names: the model reads positions, so give it a matrix (scikit-learn
         # warns about names it was not fitted with).
         self._by_position = names is None and hasattr(model, "n_features_in_")
+
+    def _stored_name(self, column: str) -> str:
+        # LightGBM's wrapper reports the names its booster stored, whitespace replaced by "_".
+        if self._final is self._raw and top_module(self._raw) == "lightgbm":
+            return re.sub(r"\s", "_", column)
+        return column
 
     @property
     def n_features(self) -> int | None:
@@ -487,6 +496,8 @@ class XGBoostAdapter(ModelAdapter):
         self._logistic = objective == "binary:logistic" or (
             self._margin_mode and classes is not None and len(classes) == 2
         )
+        # gblinear boosters have no trees to explain: model-agnostic explainers only.
+        self._trees = config["learner"]["gradient_booster"].get("name") != "gblinear"
         best = booster.attr("best_iteration")
         # As XGBClassifier.predict: the trees up to the best iteration of early stopping.
         self._iterations = (0, 0) if best is None else (0, int(best) + 1)
@@ -529,6 +540,8 @@ class XGBoostAdapter(ModelAdapter):
         return self._call(X)
 
     def explainable(self) -> Explainable:
+        if not self._trees:
+            return Explainable((), self._raw, None)
         return Explainable(
             (),
             self._raw,

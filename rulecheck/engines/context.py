@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from rulecheck._measures import AttributionTable, GroupTable, ProxyScore
+from rulecheck._measures import AttributionTable, GroupTable, ProxyScore, same_value
 from rulecheck.engines.fairness import (
     COUNT_METRICS,
     VALUE_METRICS,
@@ -235,7 +235,10 @@ class DataContext:
         ):
             result = series.to_numpy(dtype=np.float64) == float(positive)
         else:
-            result = series.astype(str).to_numpy() == str(positive)
+            # same_value, so that True and "true" name the same label as for the model's classes;
+            # decided once per distinct value.
+            named = [v for v in series.unique() if same_value(v, positive)]
+            result = series.isin(named).to_numpy()
         return np.asarray(result, dtype=bool)
 
     def y_true(self) -> BoolArray:

@@ -1,18 +1,22 @@
-"""Feature attributions (SHAP values) per raw input column: the only module that imports shap.
+"""Feature attributions (SHAP values) per raw input column.
 
-shap is imported inside the functions that need it, so importing this module stays cheap and
-``rulecheck validate`` never loads shap.
+With ``_agnostic`` (the model-agnostic explainers), the only modules that import shap; shap is
+imported inside the functions that need it, so importing this module stays cheap and
+``rulecheck validate`` never loads shap. Models are seen only through their
+:class:`~rulecheck.engines.model.ModelAdapter` (and its ``explainable()`` view): this module
+never branches on model types.
 
 Which explainer runs
 --------------------
 ``explainer="auto"`` picks the fastest exact method for the model and the requested output:
 
 - **tree**: scikit-learn DecisionTree*, ExtraTree*, RandomForest*, ExtraTrees*,
-  GradientBoosting* (binary or regression) and HistGradientBoosting*, LightGBM and XGBoost.
-  TreeSHAP with ``feature_perturbation="tree_path_dependent"``. LightGBM and XGBoost use their
-  native ``pred_contrib`` / ``pred_contribs`` output, which is the computation that
-  ``shap.TreeExplainer`` delegates to anyway, minus the time shap spends parsing the model.
-  scikit-learn models use one ``shap.TreeExplainer`` call.
+  GradientBoosting* (binary or regression) and HistGradientBoosting*, LightGBM and XGBoost
+  (scikit-learn wrappers and native Boosters alike, including custom-objective models, whose
+  margins are explained). TreeSHAP with ``feature_perturbation="tree_path_dependent"``.
+  LightGBM and XGBoost use their native ``pred_contrib`` / ``pred_contribs`` output, which is
+  the computation that ``shap.TreeExplainer`` delegates to anyway, minus the time shap spends
+  parsing the model. scikit-learn models use one ``shap.TreeExplainer`` call.
 - **linear**: scikit-learn linear models (LogisticRegression, LinearRegression, Ridge, Lasso,
   ElasticNet, SGD*, LinearSVC, ...). The interventional linear SHAP closed form
   ``coef * (x - mean(X))``, with all rows of ``X`` as background. This is what
@@ -22,7 +26,12 @@ Which explainer runs
   seeded background sample of ``background_size`` rows, for at most ``max_rows`` rows. ``"auto"``
   uses shap's ExactExplainer when ``2**n_features <= 500`` (at most 8 features; exact, and no
   more model calls than the permutation default) and its PermutationExplainer (500 evaluations
-  per row) otherwise.
+  per row) otherwise. They run in chunks of rows and stop with
+  :class:`~rulecheck.errors.TimeBudgetExceeded` once a ``deadline`` has passed.
+
+Explainers are never switched silently: when ``explainer="auto"`` cannot use the natural exact
+explainer (an output TreeSHAP cannot compute exactly, a log loss shap cannot explain), the
+result's ``notes`` say which explainer ran, on how many rows, and why.
 
 Outputs
 -------
@@ -54,8 +63,7 @@ columns. Columns of ``X`` that the model does not read get contribution 0.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -63,8 +71,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rulecheck.engines._agnostic import agnostic_loss_values, agnostic_values
 from rulecheck.engines._models import (
-    PERMUTATION_EVALS,
     ExplainerName,
     Output,
     OutputName,
@@ -74,27 +82,17 @@ from rulecheck.engines._models import (
     resolve,
     target_of,
 )
-from rulecheck.engines.model import Explainable, ModelAdapter, adapt
-from rulecheck.errors import InputError, TimeBudgetExceeded
+from rulecheck.engines.model import Explainable, adapt
+from rulecheck.errors import InputError
 
 __all__ = ["Attribution", "ExplainerName", "OutputName", "explain", "explain_loss"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-_LOGIT_EPS = 1e-12
-
 _BAD_PARAM = "The {name!r} parameter of explain must be {expected}. Got {got!r} instead."
 # Rows explained by default on the model-agnostic paths (``max_rows`` overrides).
 AGNOSTIC_DEFAULT_ROWS = 200
-# The model-agnostic explainers run this many rows at a time, checking the deadline in between.
-CHUNK_ROWS = 20
-
-_OVER_BUDGET = (
-    "the model-agnostic {method} explainer exceeded the time budget ({elapsed:.1f} s spent, "
-    "deadline passed) after explaining {done} of {total} rows; lower max_rows (on the rule or "
-    "in attribution) or raise the time budget"
-)
 _FALLBACK = "{why}; the model-agnostic {method} explainer ran on {rows} rows instead of TreeSHAP"
 
 
@@ -256,7 +254,7 @@ def explain(
         background_rows = len(data)
     else:
         owners = np.arange(len(columns), dtype=np.intp)
-        values, expected = _agnostic_values(
+        values, expected = agnostic_values(
             adapter, data, rows, background, target, resolved, method, seed, deadline
         )
         background_rows = len(data) if background is None else len(background)
@@ -410,147 +408,6 @@ def _linear_values(
     return (explained - mean) * coef, float(mean @ coef + intercept[0])
 
 
-# --- model-agnostic path ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Codec:
-    """Every column as integer codes, so shap's maskers can mix rows of any dtype exactly."""
-
-    columns: tuple[Any, ...]
-    codes: FloatArray
-    uniques: tuple[pd.Index, ...]
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> _Codec:
-        pairs = [pd.factorize(frame[c], use_na_sentinel=False) for c in frame.columns]
-        codes = np.column_stack([p[0] for p in pairs]).astype(np.float64)
-        return cls(tuple(frame.columns), codes, tuple(pd.Index(p[1]) for p in pairs))
-
-    def decode(self, codes: FloatArray) -> pd.DataFrame:
-        index = codes.astype(np.intp)
-        return pd.DataFrame(
-            {
-                c: u.take(index[:, j])
-                for j, (c, u) in enumerate(zip(self.columns, self.uniques, strict=True))
-            }
-        )
-
-
-def _output_function(
-    model: ModelAdapter, codec: _Codec, target: Target, output: Output
-) -> Callable[[FloatArray], FloatArray]:
-    """The explained output as a function of a coded matrix."""
-
-    def call(codes: FloatArray) -> FloatArray:
-        frame = codec.decode(np.atleast_2d(codes))
-        if target.classes is None:
-            return np.asarray(model.predict(frame), dtype=np.float64).reshape(-1)
-        if output == "raw":
-            score = model.margins(frame)
-            if score.ndim == 1:  # binary: the second class's margin
-                return score if target.index == 1 else -score
-            return score[:, target.index]
-        p = model.predict_proba(frame)[:, target.index]
-        if output == "probability":
-            return p
-        p = np.clip(p, _LOGIT_EPS, 1.0 - _LOGIT_EPS)
-        return np.log(p) - np.log1p(-p)
-
-    return call
-
-
-def _in_chunks(
-    explain_rows: Callable[[FloatArray], Any],
-    explained: FloatArray,
-    deadline: float | None,
-    method: str,
-    done: int = 0,
-    total: int | None = None,
-) -> tuple[FloatArray, FloatArray]:
-    """Explain ``explained`` ``CHUNK_ROWS`` rows at a time; (values, base values per row).
-
-    shap's PermutationExplainer seeds numpy's generator once, when it is created, and each row
-    draws its permutations from it in order: calling the same explainer chunk after chunk draws
-    exactly what one call on all rows draws, so the values do not depend on the chunking.
-    """
-    started = time.monotonic()
-    total = len(explained) if total is None else total
-    values: list[FloatArray] = []
-    bases: list[FloatArray] = []
-    n_features = explained.shape[1]
-    for start in range(0, len(explained), CHUNK_ROWS):
-        if start > 0 and deadline is not None and time.monotonic() > deadline:
-            raise TimeBudgetExceeded(
-                _OVER_BUDGET.format(
-                    method=method,
-                    elapsed=time.monotonic() - started,
-                    done=done + start,
-                    total=total,
-                ),
-                subject="time_budget_s",
-            )
-        chunk = explained[start : start + CHUNK_ROWS]
-        result = explain_rows(chunk)
-        values.append(np.asarray(result.values, dtype=np.float64).reshape(len(chunk), n_features))
-        bases.append(np.asarray(result.base_values, dtype=np.float64).reshape(-1))
-    return np.concatenate(values), np.concatenate(bases)
-
-
-def _row_explainer(
-    function: Callable[[FloatArray], FloatArray],
-    masker: Any,
-    method: str,
-    n_features: int,
-    seed: int,
-) -> Callable[[FloatArray], Any]:
-    import shap
-
-    if method == "exact":
-        exact = shap.ExactExplainer(function, masker)
-        return lambda rows: exact(rows, silent=True)
-    evals = max(PERMUTATION_EVALS, 2 * n_features + 1)
-    permutation = shap.PermutationExplainer(function, masker, seed=seed)
-    return lambda rows: permutation(rows, max_evals=evals, silent=True)
-
-
-def _agnostic_values(
-    model: ModelAdapter,
-    data: pd.DataFrame,
-    rows: IntArray | None,
-    background: IntArray | None,
-    target: Target,
-    output: Output,
-    method: str,
-    seed: int,
-    deadline: float | None,
-) -> tuple[FloatArray, float]:
-    import shap
-
-    codec = _Codec.of(data)
-    function = _output_function(model, codec, target, output)
-    bg = codec.codes if background is None else codec.codes[background]
-    try:
-        function(bg[:1])
-    except InputError:
-        raise
-    except Exception as error:  # the model's own error, reported as an input problem
-        raise InputError(
-            f"{model.name} failed on the data: {type(error).__name__}: {error}",
-            subject="model",
-        ) from error
-    masker = shap.maskers.Independent(bg, max_samples=len(bg))
-    explained = codec.codes if rows is None else codec.codes[rows]
-    # PermutationExplainer seeds numpy's global generator; restore the caller's state afterwards.
-    state = np.random.get_state()
-    try:
-        explain_rows = _row_explainer(function, masker, method, explained.shape[1], seed)
-        values, bases = _in_chunks(explain_rows, explained, deadline, method)
-    finally:
-        np.random.set_state(state)
-    return values, float(bases[0])
-
-
 # --- back to the user's columns -----------------------------------------------------------------
 
 
@@ -696,7 +553,7 @@ def explain_loss(
             # The model-agnostic path costs hundreds of model calls per row: cap it by default.
             rows = _sample(len(data), AGNOSTIC_DEFAULT_ROWS, np.random.default_rng(row_seq))
         explained_labels = labels if rows is None else labels[rows]
-        values, owners, background_rows, base, method = _agnostic_loss_values(
+        values, owners, background_rows, base, method = agnostic_loss_values(
             adapter,
             data,
             rows,
@@ -760,63 +617,6 @@ def _tree_loss_values(
         return None, f"{type(error).__name__}: {error}"
     values = np.asarray(raw, dtype=np.float64).reshape(len(shap_labels), -1)
     return (values, owners, _height(bg_matrix), float(expected.mean())), None
-
-
-def _agnostic_loss_values(
-    model: ModelAdapter,
-    data: pd.DataFrame,
-    rows: IntArray | None,
-    background: IntArray | None,
-    labels: npt.NDArray[np.bool_],
-    target: Target,
-    loss: Any,
-    loss_params: dict[str, float],
-    explainer: str,
-    seed: int,
-    deadline: float | None,
-) -> tuple[FloatArray, IntArray, int, float, str]:
-    """Model-agnostic SHAP of ``loss(y, p(x))``: with the label fixed, a function of x alone."""
-    import shap
-
-    from rulecheck.engines.losses import per_row_loss
-
-    codec = _Codec.of(data)
-    probability = _output_function(model, codec, target, "probability")
-    bg = codec.codes if background is None else codec.codes[background]
-    explained = codec.codes if rows is None else codec.codes[rows]
-    n_features = explained.shape[1]
-    if explainer in ("permutation", "exact"):
-        method = explainer
-    else:
-        method = "exact" if 2**n_features <= 500 else "permutation"
-    values = np.zeros(explained.shape, dtype=np.float64)
-    bases: list[float] = []
-    masker = shap.maskers.Independent(bg, max_samples=len(bg))
-    done = 0
-    # PermutationExplainer seeds numpy's global generator; restore the caller's state afterwards.
-    state = np.random.get_state()
-    try:
-        for label in (False, True):
-            chosen = np.flatnonzero(labels == label)
-            if len(chosen) == 0:
-                continue
-
-            def row_loss(codes: FloatArray, label: bool = label) -> FloatArray:
-                p = probability(codes)
-                return per_row_loss(loss, np.full(len(p), int(label)), p, loss_params)
-
-            explain_rows = _row_explainer(row_loss, masker, method, n_features, seed)
-            chunk_values, chunk_bases = _in_chunks(
-                explain_rows, explained[chosen], deadline, method, done, len(explained)
-            )
-            done += len(chosen)
-            values[chosen] = chunk_values
-            bases.extend(chunk_bases.tolist())
-    finally:
-        np.random.set_state(state)
-    owners = np.arange(n_features, dtype=np.intp)
-    base = float(np.mean(bases)) if bases else 0.0
-    return values, owners, len(bg), base, method
 
 
 def _dense(matrix: Any) -> FloatArray:

@@ -16,7 +16,7 @@ import pytest
 import xgboost as xgb
 
 import rulecheck
-from rulecheck.engines import attribution as attribution_module
+from rulecheck.engines import _agnostic
 from rulecheck.engines.attribution import explain, explain_loss
 from rulecheck.engines.losses import get_loss
 from rulecheck.engines.model import adapt, load_model
@@ -369,6 +369,6 @@ def test_chunking_does_not_change_the_values(method: str, monkeypatch: pytest.Mo
     model = LogisticRegression().fit(data[NUMERIC], data["y"])
     options = {"explainer": method, "max_rows": 45, "background_size": 10, "seed": 3}
     chunked = explain(model, data[NUMERIC], **options)  # type: ignore[arg-type]
-    monkeypatch.setattr(attribution_module, "CHUNK_ROWS", 10_000)
+    monkeypatch.setattr(_agnostic, "CHUNK_ROWS", 10_000)
     one_shot = explain(model, data[NUMERIC], **options)  # type: ignore[arg-type]
     np.testing.assert_array_equal(chunked.values, one_shot.values)

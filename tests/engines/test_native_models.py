@@ -372,3 +372,66 @@ def test_chunking_does_not_change_the_values(method: str, monkeypatch: pytest.Mo
     monkeypatch.setattr(_agnostic, "CHUNK_ROWS", 10_000)
     one_shot = explain(model, data[NUMERIC], **options)  # type: ignore[arg-type]
     np.testing.assert_array_equal(chunked.values, one_shot.values)
+
+
+# --- multiclass, names and per-rule rows -------------------------------------------------------
+
+
+def test_multiclass_native_boosters_match_their_wrappers(tmp_path: Path) -> None:
+    data = frame()
+    kind = pd.cut(data["credit amount"], [-np.inf, -0.5, 0.5, np.inf], labels=False).astype(int)
+    lgb_model = lgb.LGBMClassifier(n_estimators=10, num_leaves=4, verbose=-1)
+    lgb_model.fit(data[NUMERIC], kind)
+    xgb_model = xgb.XGBClassifier(n_estimators=10, max_depth=2).fit(data[NUMERIC], kind)
+    lgb_model.booster_.save_model(tmp_path / "m.txt")
+    xgb_model.get_booster().save_model(tmp_path / "m.json")
+    for wrapper, name in ((lgb_model, "m.txt"), (xgb_model, "m.json")):
+        native = load_model(tmp_path / name).adapter
+        assert native.classes == (0, 1, 2)
+        np.testing.assert_allclose(
+            native.predict_proba(data[NUMERIC]), wrapper.predict_proba(data[NUMERIC]), atol=1e-6
+        )
+        result = explain(native, data[NUMERIC], positive_class=2)
+        expected = explain(wrapper, data[NUMERIC], positive_class=2)
+        assert (result.explainer, result.output) == (expected.explainer, expected.output)
+        np.testing.assert_allclose(result.shares(), expected.shares(), atol=1e-6)
+
+
+def test_output_the_tree_path_cannot_give_is_noted() -> None:
+    data = frame(200)
+    model = lgb.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1)
+    model.fit(data[NUMERIC], data["y"])
+    result = explain(model, data[NUMERIC], output="raw", max_rows=5, background_size=5)
+    assert result.explainer == "tree"
+    assert result.notes == ()
+    kind = pd.cut(data["credit amount"], [-np.inf, 0.0, 1.0, np.inf], labels=False).astype(int)
+    multi = lgb.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1).fit(data[NUMERIC], kind)
+    result = explain(
+        multi, data[NUMERIC], output="probability", positive_class=1, max_rows=5, background_size=5
+    )
+    assert result.explainer == "exact"
+    assert "the tree explainer cannot compute output='probability'" in result.notes[0]
+    assert "ran on 5 rows" in result.notes[0]
+
+
+def test_spaced_names_map_back_and_rules_set_their_own_rows(tmp_path: Path) -> None:
+    data = frame()
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 8},
+        lgb.Dataset(data[NUMERIC], data["y"]),
+        num_boost_round=10,
+    )
+    path = tmp_path / "spaced.txt"
+    booster.save_model(path)
+    policy = (
+        "version: 1\nname: s\nrules:\n"
+        "  - {id: share, kind: attribution, features: ['credit amount'], min_share: 0.01,"
+        " max_rows: 50}\n"
+        "  - {id: all-rows, kind: attribution, features: [age], max_share: 1}\n"
+    )
+    report = rulecheck.evaluate(policy, data=data, model=str(path), label="y")  # no features:
+    assert [v.status for v in report.verdicts] == [Status.PASS, Status.PASS]
+    assert dict(report.verdicts[0].info)["rows"] == 50
+    assert dict(report.verdicts[1].info)["rows"] == len(data)
+    with pytest.raises(InputError, match="model features missing from the data: 'age'"):
+        load_model(path).adapter.input_columns(["credit amount", "y"])

@@ -169,6 +169,7 @@ class SklearnAdapter(ModelAdapter):
                 final,
                 "tree",
                 logistic=logistic,
+                tree_probability=not self._margin_mode,
                 probability_tree=tree[2],
                 contributions=_wrapper_contributions(final),
                 loss_tree_blocker=blocker,

@@ -210,6 +210,7 @@ class LightGBMAdapter(ModelAdapter):
             booster,
             "tree",
             logistic=binary and (self._binary_objective or self._margin_mode),
+            tree_probability=not self._margin_mode,
             contributions=lambda matrix: np.asarray(
                 booster.predict(matrix, pred_contrib=True), dtype=np.float64
             ),
@@ -351,6 +352,7 @@ class XGBoostAdapter(ModelAdapter):
             self._raw,
             "tree",
             logistic=self._logistic,
+            tree_probability=not self._margin_mode,
             contributions=lambda matrix: self._call(matrix, pred_contribs=True),
             loss_tree_blocker=CATEGORICAL_LOSS if self._categorical is not None else None,
         )

@@ -156,7 +156,8 @@ def fast_path(model: Explainable, target: Target) -> FastPath | None:
     if kind == "tree" and not logistic and model.probability_tree:
         return FastPath(kind, "probability", frozenset({"probability"}), margin=False)
     if logistic and target.binary:
-        outputs = {"log_odds", "raw"} | ({"probability"} if kind == "tree" else set())
+        tree_probability = kind == "tree" and model.tree_probability
+        outputs = {"log_odds", "raw"} | ({"probability"} if tree_probability else set())
         return FastPath(kind, "log_odds", frozenset(outputs), margin=True)
     return FastPath(kind, "raw", frozenset({"raw"}), margin=True)
 

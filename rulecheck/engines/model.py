@@ -90,7 +90,8 @@ class Explainable:
     TreeSHAP (``pred_contrib``) on the preprocessed matrix: shape (n, width + 1), or
     (n, classes, width + 1) for multiclass, the last column being the expected value.
     ``linear`` holds (coef, intercept) of a linear estimator. ``loss_tree_blocker`` says why
-    TreeSHAP of the log loss is unavailable (None when shap can try it).
+    TreeSHAP of the log loss is unavailable (None when shap can try it). ``tree_probability``:
+    shap's interventional TreeSHAP can explain the probability (the stored objective has the link).
     """
 
     steps: tuple[tuple[str, Any], ...]
@@ -101,6 +102,9 @@ class Explainable:
     contributions: Callable[[Any], FloatArray] | None = None
     linear: tuple[FloatArray, FloatArray] | None = None
     loss_tree_blocker: str | None = None
+    # shap's interventional TreeSHAP of the probability reads the link from the model's stored
+    # objective: wrong or failing for margins from a custom objective.
+    tree_probability: bool = True
 
 
 class ModelAdapter(ABC):

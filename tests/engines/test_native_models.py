@@ -435,3 +435,41 @@ def test_spaced_names_map_back_and_rules_set_their_own_rows(tmp_path: Path) -> N
     assert dict(report.verdicts[1].info)["rows"] == len(data)
     with pytest.raises(InputError, match="model features missing from the data: 'age'"):
         load_model(path).adapter.input_columns(["credit amount", "y"])
+
+
+def test_custom_objective_probability_is_explained_model_agnostically(tmp_path: Path) -> None:
+    data = frame(200)
+    booster = xgb.train(
+        {"max_depth": 2}, xgb.DMatrix(data[NUMERIC], data["y"]), 5, obj=xgb_logistic
+    )
+    adapter = adapt(booster, output="margin")
+    result = explain(adapter, data[NUMERIC], output="probability", max_rows=10, background_size=5)
+    # shap's TreeSHAP would read the saved reg:squarederror objective as an identity link.
+    assert result.explainer == "exact"
+    assert "cannot compute output='probability'" in result.notes[0]
+    p = adapter.predict_proba(data[NUMERIC])[:, 1]
+    assert result.row_index is not None
+    np.testing.assert_allclose(
+        result.values.sum(axis=1) + result.expected_value, p[result.row_index], atol=1e-9
+    )
+
+
+def test_wrappers_trained_on_categories_read_csv_columns(tmp_path: Path) -> None:
+    data = frame()
+    csv = tmp_path / "data.csv"
+    data.to_csv(csv, index=False)
+    from_csv = pd.read_csv(csv)[WITH_CATEGORY]
+    lgb_model = lgb.LGBMClassifier(n_estimators=10, num_leaves=4, verbose=-1)
+    lgb_model.fit(data[WITH_CATEGORY], data["y"])
+    xgb_model = xgb.XGBClassifier(n_estimators=10, max_depth=2, enable_categorical=True)
+    xgb_model.fit(data[WITH_CATEGORY], data["y"])
+    for model in (lgb_model, xgb_model):
+        adapter = adapt(model)
+        np.testing.assert_allclose(
+            adapter.predict_proba(from_csv), model.predict_proba(data[WITH_CATEGORY]), atol=1e-12
+        )
+        np.testing.assert_allclose(
+            explain(adapter, from_csv).values,
+            explain(model, data[WITH_CATEGORY]).values,
+            atol=1e-12,
+        )

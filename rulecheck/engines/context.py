@@ -29,7 +29,7 @@ from rulecheck.engines.fairness import (
 )
 from rulecheck.engines.losses import LossRegistry, get_loss, group_mean_loss, per_row_loss
 from rulecheck.engines.model import ModelAdapter
-from rulecheck.errors import InputError
+from rulecheck.errors import InputError, TimeBudgetExceeded
 
 if TYPE_CHECKING:
     from rulecheck.engines.attribution import Attribution
@@ -470,14 +470,14 @@ class DataContext:
             )
 
         key = "explanation" if max_rows is None else ("explanation", max_rows)
-        return self._once(key, compute)
+        return self._uncached_timeouts(key, compute)
 
     def attribution(self, by: tuple[str, ...], max_rows: int | None = None) -> AttributionTable:
         def compute() -> AttributionTable:
             return _attribution_table(self.explanation(max_rows), self.grouping(by) if by else None)
 
         key = ("attribution", tuple(by), max_rows)
-        return _naming("attribution", lambda: self._once(key, compute))
+        return _naming("attribution", lambda: self._uncached_timeouts(key, compute))
 
     def loss_attribution(
         self,
@@ -511,7 +511,17 @@ class DataContext:
             return _attribution_table(result, self.grouping(by) if by else None)
 
         key = ("loss_attribution", name, tuple(sorted(params.items())), tuple(by), max_rows)
-        return _naming(f"loss attribution of {name!r}", lambda: self._once(key, compute))
+        return _naming(
+            f"loss attribution of {name!r}", lambda: self._uncached_timeouts(key, compute)
+        )
+
+    def _uncached_timeouts(self, key: object, compute: Callable[[], T]) -> T:
+        """``_once``, but a run past the deadline is not cached: the next rule has its own."""
+        try:
+            return self._once(key, compute)
+        except TimeBudgetExceeded:
+            self._cache.pop(key, None)
+            raise
 
     def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
         """Model inputs named by ``selectors``: names, globs ('zip_*') or policy feature groups.

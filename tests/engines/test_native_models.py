@@ -473,3 +473,24 @@ def test_wrappers_trained_on_categories_read_csv_columns(tmp_path: Path) -> None
             explain(model, data[WITH_CATEGORY]).values,
             atol=1e-12,
         )
+
+
+def test_a_timed_out_explanation_is_not_cached_for_the_next_rule() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from rulecheck.engines.context import AttributionSpec, DataContext, TargetSpec
+
+    data = frame(100)
+    model = LogisticRegression().fit(data[NUMERIC], data["y"])
+    context = DataContext(
+        data,
+        TargetSpec(label="y", features=tuple(NUMERIC)),
+        model=adapt(model),
+        attribution=AttributionSpec(explainer="exact", background_size=5),
+    )
+    context.deadline = time.monotonic() - 1.0
+    with pytest.raises(TimeBudgetExceeded):
+        context.attribution((), max_rows=60)
+    context.deadline = None
+    table = context.attribution((), max_rows=60)
+    assert table.rows == 60

@@ -123,6 +123,14 @@ def lightgbm_categories(booster: Any) -> dict[str, list[Any]]:
     return {name: list(cats) for name, cats in zip(categorical, pandas_categorical, strict=True)}
 
 
+def _in_model_order(adapter: ModelAdapter, X: pd.DataFrame) -> pd.DataFrame:
+    """The columns the booster reads, in its order: Boosters read positions, not names."""
+    columns = adapter.input_columns([str(c) for c in X.columns])
+    if columns is None or list(X.columns) == list(columns):
+        return X
+    return X[list(columns)]
+
+
 class LightGBMAdapter(ModelAdapter):
     """A native LightGBM ``Booster`` (``lgb.train`` or a ``.txt`` / ``.lgb`` model file)."""
 
@@ -174,6 +182,7 @@ class LightGBMAdapter(ModelAdapter):
         return re.sub(r"\s", "_", column)
 
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        X = _in_model_order(self, X)
         return X if self._categorical is None else self._categorical.cast(X, self._notes)
 
     @property
@@ -310,6 +319,7 @@ class XGBoostAdapter(ModelAdapter):
         self._categorical = XGBCategorical(cats) if cats else None
 
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        X = _in_model_order(self, X)
         return X if self._categorical is None else self._categorical.cast(X, self._notes)
 
     def _call(self, X: Any, **kwargs: Any) -> FloatArray:

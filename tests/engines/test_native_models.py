@@ -494,3 +494,19 @@ def test_a_timed_out_explanation_is_not_cached_for_the_next_rule() -> None:
     context.deadline = None
     table = context.attribution((), max_rows=60)
     assert table.rows == 60
+
+
+def test_boosters_read_columns_by_name_not_position(tmp_path: Path) -> None:
+    data = frame(200)
+    lgb_booster = lgb.train(
+        {"objective": "binary", "verbose": -1}, lgb.Dataset(data[NUMERIC], data["y"]), 5
+    )
+    xgb_booster = xgb.train(
+        {"objective": "binary:logistic"}, xgb.DMatrix(data[NUMERIC], data["y"]), 5
+    )
+    shuffled = data[["sex", "age", "credit amount"]]
+    for booster in (lgb_booster, xgb_booster):
+        adapter = adapt(booster)
+        np.testing.assert_array_equal(
+            adapter.predict_proba(shuffled), adapter.predict_proba(data[NUMERIC])
+        )

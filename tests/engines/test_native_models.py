@@ -226,6 +226,7 @@ def test_pickled_custom_objective_that_cannot_be_imported(
 # --- categorical data --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the first model-agnostic run of a session compiles shap's numba code
 def test_xgboost_categorical_native_model_through_evaluate(tmp_path: Path) -> None:
     data = frame()
     booster = xgb.train(
@@ -361,13 +362,14 @@ def test_passed_deadline_stops_after_the_first_chunk() -> None:
     assert time.monotonic() - started < 1.0
 
 
+@pytest.mark.slow  # 500 permutation evaluations per row, twice
 @pytest.mark.parametrize("method", ["permutation", "exact"])
 def test_chunking_does_not_change_the_values(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from sklearn.linear_model import LogisticRegression
 
     data = frame(120)
     model = LogisticRegression().fit(data[NUMERIC], data["y"])
-    options = {"explainer": method, "max_rows": 45, "background_size": 10, "seed": 3}
+    options = {"explainer": method, "max_rows": 30, "background_size": 10, "seed": 3}
     chunked = explain(model, data[NUMERIC], **options)  # type: ignore[arg-type]
     monkeypatch.setattr(_agnostic, "CHUNK_ROWS", 10_000)
     one_shot = explain(model, data[NUMERIC], **options)  # type: ignore[arg-type]

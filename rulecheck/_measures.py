@@ -44,7 +44,8 @@ class AttributionTable:
     ``features`` are the model's raw input columns; ``mean_abs[j]`` is feature j's mean absolute
     contribution over the explained rows. With groups, ``group_mean_abs[g][j]`` is the same over
     the explained rows of group g (``group_n[g]`` of them). The provenance fields say which
-    explainer ran, on which output, on how many rows, with which seed.
+    explainer ran, on which output, on how many rows, with which seed; ``notes`` say why
+    when it is not the natural one.
     """
 
     features: tuple[str, ...]
@@ -58,6 +59,7 @@ class AttributionTable:
     group_keys: tuple[GroupKey, ...] = ()
     group_n: tuple[int, ...] = ()
     group_mean_abs: tuple[tuple[float, ...], ...] = ()
+    notes: tuple[str, ...] = ()  # which explainer ran and why, when not the natural one
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ __all__ = [
     "PolicyError",
     "PolicyProblem",
     "RulecheckError",
+    "TimeBudgetExceeded",
     "UntrustedModelError",
 ]
 
@@ -86,3 +87,7 @@ class InputError(RulecheckError):
 
 class UntrustedModelError(InputError):
     """Loading this model file would trust code or types that are not trusted by default."""
+
+
+class TimeBudgetExceeded(InputError):
+    """A computation ran past its time budget; lower its row count or raise the budget."""

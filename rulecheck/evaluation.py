@@ -25,7 +25,7 @@ import pandas as pd
 from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
-from rulecheck.engines.model import ModelAdapter, adapt, load_model
+from rulecheck.engines.model import ModelAdapter, ModelOutput, adapt, load_model
 from rulecheck.engines.slices import apply_dtypes, describe_where, where_mask
 from rulecheck.errors import InputError
 from rulecheck.policy import Policy, Target, load_policy
@@ -140,7 +140,12 @@ def evaluate(
                 for a in (predictions, scores, weights, baseline_predictions, baseline_scores)
             )
         adapter = _resolve_model(
-            model, None if explicit else target.model, base, trust_model, model_info
+            model,
+            None if explicit else target.model,
+            base,
+            trust_model,
+            model_info,
+            target.model_output,
         )
         baseline_adapter = _resolve_model(
             baseline,
@@ -148,6 +153,7 @@ def evaluate(
             base,
             trust_model,
             baseline_info,
+            target.model_output,
         )
     except InputError as exc:
         return _report(
@@ -198,6 +204,8 @@ def evaluate(
     )
     if adapter is not None:
         model_info["calls"] = context.model_calls
+        if adapter.notes:  # e.g. a link applied to margins, unseen categories
+            model_info["notes"] = " ".join(adapter.notes)
     if baseline_context is not None:
         if baseline_adapter is not None:
             baseline_info["calls"] = baseline_context.model_calls
@@ -261,10 +269,9 @@ def _rule_verdict(
             baseline, _ = baseline.view(conditions, by, missing)
     except InputError as exc:
         return error_verdict(rule, str(exc))
-    deadline = None if budget is None else time.monotonic() + budget
     for ctx in (context, baseline):
         if ctx is not None:
-            ctx.deadline = deadline
+            ctx.start_budget(budget)
     verdict = _verdict(rule, context, baseline, baseline_for_all)
     if conditions:
         info = (("where", describe_where(conditions)), ("rows", len(context.frame)))
@@ -350,13 +357,18 @@ def _select_rows(
 
 
 def _resolve_model(
-    model: Any, default: str | None, base: Path, trust: bool, info: dict[str, Scalar]
+    model: Any,
+    default: str | None,
+    base: Path,
+    trust: bool,
+    info: dict[str, Scalar],
+    output: ModelOutput = "auto",
 ) -> ModelAdapter | None:
     if model is None and default is None:
         return None
     if model is None or isinstance(model, str | Path):
         path = Path(model) if model is not None else base / str(default)
-        loaded = load_model(path, trust=trust)
+        loaded = load_model(path, trust=trust, output=output)
         info.update(
             {
                 "path": loaded.path,
@@ -366,7 +378,7 @@ def _resolve_model(
             }
         )
         return loaded.adapter
-    adapter = adapt(model)
+    adapter = adapt(model, output=output)
     info.update({"source": "object", "type": adapter.name})
     return adapter
 

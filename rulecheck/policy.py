@@ -109,6 +109,10 @@ class Target(BaseModel):
         description="Column types to apply after reading the data, so CSV and Parquet give identical results (e.g. {zip: str, grade: category}).",
     )
     where: Where | None = Field(default=None, description=WHERE_DESCRIPTION)
+    model_output: Literal["auto", "margin", "probability"] = Field(
+        default="auto",
+        description="What the model's predictions are: auto (as the model says; a LightGBM custom objective gives margins), margin (log-odds, e.g. an XGBoost custom obj=: sigmoid/softmax applied) or probability.",
+    )
 
     @field_validator("model")
     @classmethod

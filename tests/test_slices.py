@@ -246,3 +246,25 @@ def test_proxy_rule_says_how_missing_feature_values_were_used() -> None:
         verdict.message
     )
     assert "Missing values counted as a category of their own: town (2)." in verdict.message
+
+
+def test_time_budget_ends_a_slow_rule_as_error_and_the_others_still_run() -> None:
+    rng = np.random.default_rng(0)
+    columns = [f"x{i}" for i in range(9)]
+    frame = pd.DataFrame(rng.normal(size=(300, 9)), columns=columns)
+    frame["sex"] = rng.choice(["F", "M"], 300)
+    frame["y"] = (frame["x0"] + rng.normal(size=300) > 0).astype(int)
+    model = LogisticRegression().fit(frame[columns], frame["y"])
+    policy = (
+        "version: 1\nname: budget\ntime_budget_s: 0.001\n"
+        f"target: {{label: y, features: [{', '.join(columns)}]}}\n"
+        "attribution: {explainer: permutation, background_size: 5}\n"
+        "rules:\n"
+        "  - {id: slow, kind: attribution, features: [x0], min_share: 0.01, max_rows: 100}\n"
+        "  - {id: fast, kind: demographic_parity, by: sex, max_difference: 1}\n"
+    )
+    slow, fast = rulecheck.evaluate(policy, frame, model=model).verdicts
+    assert slow.status.value == "error"
+    assert slow.message.startswith("over the policy's time_budget_s of 0.001 s: the model-agnostic")
+    assert "after explaining 20 of 100 rows" in slow.message
+    assert fast.status.value == "pass"

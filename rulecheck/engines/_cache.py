@@ -32,3 +32,7 @@ class Cache:
         if isinstance(value, InputError):
             raise value
         return value  # type: ignore[return-value]  # the cache stores what compute() returned
+
+    def forget(self, key: object) -> None:
+        """Drop ``key``'s value or failure, so the next ``once`` computes it again."""
+        self._values.pop(key, None)

@@ -1,20 +1,23 @@
 """What kind of model is being explained, which output, and which explainer can do it exactly.
 
-No shap here: this module only inspects fitted models. ``rulecheck.engines.attribution`` runs the
+No shap here: this module only inspects fitted models and adapters (part of the model layer,
+with ``model.py`` and ``_adapters.py``). ``rulecheck.engines.attribution`` runs the
 explainers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from rulecheck._measures import same_value
 from rulecheck._settings import ExplainerName, OutputName
 from rulecheck.errors import InputError
+
+if TYPE_CHECKING:
+    from rulecheck.engines.model import Explainable, ModelAdapter
 
 __all__ = [
     "PERMUTATION_EVALS",
@@ -24,11 +27,13 @@ __all__ = [
     "OutputName",
     "Target",
     "fast_path",
+    "linear_kind",
     "model_columns",
     "resolve",
     "split_pipeline",
     "target_of",
     "top_module",
+    "tree_kind",
 ]
 
 Output = Literal["log_odds", "probability", "raw"]
@@ -45,21 +50,19 @@ _OUTPUT_UNAVAILABLE = (
 )
 
 
-def model_columns(model: Any, frame: pd.DataFrame) -> list[Any]:
+def model_columns(model: ModelAdapter, frame: pd.DataFrame) -> list[Any]:
     """The columns of ``frame`` the model reads, in the model's order."""
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        missing = [str(n) for n in names if n not in frame.columns]
-        if missing:
-            raise InputError(
-                f"the model was fitted on columns missing from the data: {missing}",
-                subject="X",
-            )
-        return list(names)
-    expected = getattr(model, "n_features_in_", None)
-    if expected is not None and int(expected) != frame.shape[1]:
+    names, missing = model.match_columns([str(c) for c in frame.columns])
+    if missing:
         raise InputError(
-            f"the model was fitted without column names on {int(expected)} columns, so the data "
+            f"the model was fitted on columns missing from the data: {missing}", subject="X"
+        )
+    if names is not None:
+        return list(names)
+    expected = model.n_features
+    if expected is not None and expected != frame.shape[1]:
+        raise InputError(
+            f"the model was fitted without column names on {expected} columns, so the data "
             f"must have exactly those columns in that order; it has {frame.shape[1]}",
             subject="X",
         )
@@ -78,43 +81,34 @@ class Target:
         return self.classes is not None and len(self.classes) == 2
 
 
-def _is_classifier(model: Any) -> bool:
-    from sklearn.base import is_classifier
+def target_of(model: ModelAdapter, positive_class: object | None) -> Target:
+    """The explained class: ``positive_class``, or the second class of a binary model.
 
-    try:
-        if is_classifier(model):
-            return True
-    except (AttributeError, TypeError):  # objects that are not scikit-learn estimators
-        pass
-    return hasattr(model, "classes_") and hasattr(model, "predict_proba")
-
-
-def target_of(model: Any, positive_class: object | None) -> Target:
-    """The explained class: ``positive_class``, or the second class of a binary model."""
-    if not _is_classifier(model):
+    Uses the adapter's classes and :meth:`ModelAdapter.class_index`, so metrics and attributions
+    agree on which class a policy's ``positive_label`` names.
+    """
+    classes = model.classes
+    if classes is None:
         if positive_class is not None:
             raise InputError(
                 "positive_class is set but the model is not a classifier", subject="positive_class"
             )
         return Target(classes=None, index=0)
-    classes = tuple(np.asarray(model.classes_).tolist())
+    if positive_class is None and len(classes) != 2:
+        raise InputError(
+            f"positive_class is required for a model with {len(classes)} classes: {list(classes)}",
+            subject="positive_class",
+        )
     if positive_class is None:
-        if len(classes) != 2:
-            raise InputError(
-                f"positive_class is required for a model with {len(classes)} classes: "
-                f"{list(classes)}",
-                subject="positive_class",
-            )
         return Target(classes=classes, index=1)
-    matches = [i for i, c in enumerate(classes) if c == positive_class]
-    if not matches:  # e.g. the class 1 written as "1", or True as "true", in a policy file
-        matches = [i for i, c in enumerate(classes) if same_value(c, positive_class)]
-    if len(matches) != 1:
+    try:
+        index = model.class_index(positive_class)
+    except InputError as error:
         raise InputError(
             f"positive_class {positive_class!r} is not one of the model's classes {list(classes)}",
             subject="positive_class",
-        )
-    return Target(classes=classes, index=matches[0])
+        ) from error
+    return Target(classes=classes, index=index)
 
 
 # --- choosing the explainer ---------------------------------------------------------------------
@@ -151,18 +145,18 @@ def top_module(obj: object) -> str:
     return type(obj).__module__.split(".", 1)[0]
 
 
-def fast_path(est: Any, target: Target) -> FastPath | None:
-    """The exact tree or linear explainer for a final estimator, or None if there is none."""
-    family = _tree_kind(est) or _linear_kind(est)
-    if family is None:
+def fast_path(model: Explainable, target: Target) -> FastPath | None:
+    """The exact tree or linear explainer for a model, or None if there is none."""
+    if model.family is None:
         return None
-    kind, logistic = family
+    kind, logistic = model.family, model.logistic
     if target.classes is None:
         return FastPath(kind, "raw", frozenset({"raw"}), margin=False)
-    if kind == "tree" and not logistic and _is_probability_tree(est):
+    if kind == "tree" and not logistic and model.probability_tree:
         return FastPath(kind, "probability", frozenset({"probability"}), margin=False)
     if logistic and target.binary:
-        outputs = {"log_odds", "raw"} | ({"probability"} if kind == "tree" else set())
+        tree_probability = kind == "tree" and model.tree_probability
+        outputs = {"log_odds", "raw"} | ({"probability"} if tree_probability else set())
         return FastPath(kind, "log_odds", frozenset(outputs), margin=True)
     return FastPath(kind, "raw", frozenset({"raw"}), margin=True)
 
@@ -174,8 +168,9 @@ def _is_probability_tree(est: Any) -> bool:
     return isinstance(est, RandomForestClassifier | ExtraTreesClassifier | BaseDecisionTree)
 
 
-def _tree_kind(est: Any) -> tuple[Literal["tree"], bool] | None:
-    """("tree", margin is log-odds) for supported tree models, else None."""
+def tree_kind(est: Any) -> tuple[Literal["tree"], bool, bool] | None:
+    """("tree", margin is log-odds, leaves hold probabilities) for scikit-learn-API tree models
+    (including the LightGBM and XGBoost wrappers), else None."""
     from sklearn import ensemble, tree
 
     plain_trees = (
@@ -187,29 +182,30 @@ def _tree_kind(est: Any) -> tuple[Literal["tree"], bool] | None:
         ensemble.GradientBoostingRegressor,
     )
     if isinstance(est, plain_trees):
-        return "tree", False
+        return "tree", False, _is_probability_tree(est)
     if isinstance(est, ensemble.GradientBoostingClassifier):
         if len(est.classes_) > 2:  # shap's TreeExplainer supports binary GradientBoosting only
             return None
-        return "tree", est.loss != "exponential"
+        return "tree", est.loss != "exponential", False
     if isinstance(
         est, ensemble.HistGradientBoostingClassifier | ensemble.HistGradientBoostingRegressor
     ):
         if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
             return None  # categorical splits are bitsets, which shap's tree parser ignores
-        return "tree", True
+        return "tree", True, False
     if top_module(est) == "lightgbm":
         import lightgbm
 
         if isinstance(est, lightgbm.LGBMModel):
             objective = str(est.objective_) if hasattr(est, "objective_") else ""
-            return "tree", objective in {"binary", "multiclass", "softmax"}
+            return "tree", objective in {"binary", "multiclass", "softmax"}, False
     if top_module(est) == "xgboost":
         import xgboost
 
         if isinstance(est, xgboost.XGBModel) and getattr(est, "booster", None) != "gblinear":
             objective = str(est.get_xgb_params().get("objective", ""))
-            return "tree", objective in {"binary:logistic", "multi:softprob", "multi:softmax"}
+            logistic = objective in {"binary:logistic", "multi:softprob", "multi:softmax"}
+            return "tree", logistic, False
     return None
 
 
@@ -223,8 +219,8 @@ _LINEAR_NAMES = (
 )  # fmt: skip
 
 
-def _linear_kind(est: Any) -> tuple[Literal["linear"], bool] | None:
-    """("linear", margin is log-odds) for linear models whose score is ``X @ coef + b``."""
+def linear_kind(est: Any) -> bool | None:
+    """For linear models whose score is ``X @ coef + b``: whether it is the log-odds; else None."""
     from sklearn import linear_model, svm
 
     classes = [getattr(linear_model, name, None) for name in _LINEAR_NAMES]
@@ -233,16 +229,16 @@ def _linear_kind(est: Any) -> tuple[Literal["linear"], bool] | None:
         return None
     logistic = isinstance(est, linear_model.LogisticRegression | linear_model.LogisticRegressionCV)
     logistic |= isinstance(est, linear_model.SGDClassifier) and est.loss == "log_loss"
-    return "linear", logistic
+    return bool(logistic)
 
 
-def _agnostic_outputs(model: Any, target: Target) -> tuple[Output, frozenset[str]]:
+def _agnostic_outputs(model: ModelAdapter, target: Target) -> tuple[Output, frozenset[str]]:
     if target.classes is None:
-        return "raw", frozenset({"raw"} if hasattr(model, "predict") else set())
+        return "raw", frozenset({"raw"})
     outputs = set()
-    if hasattr(model, "predict_proba"):
+    if model.has_proba:
         outputs |= {"probability", "log_odds"}
-    if hasattr(model, "decision_function"):
+    if model.has_margins:
         outputs.add("raw")
     return ("probability" if "probability" in outputs else "raw"), frozenset(outputs)
 
@@ -251,12 +247,12 @@ def resolve(
     explainer: ExplainerName,
     output: OutputName,
     fast: FastPath | None,
-    model: Any,
+    model: ModelAdapter,
     target: Target,
     n_features: int,
 ) -> tuple[str, Output]:
     """The explainer that runs and the output it explains."""
-    name = type(model).__name__
+    name = model.name
     if explainer in ("tree", "linear"):
         if fast is None or fast.family != explainer:
             raise InputError(_NO_FAST_PATH.format(explainer=explainer, model=name), subject="model")

@@ -1,18 +1,22 @@
-"""Feature attributions (SHAP values) per raw input column: the only module that imports shap.
+"""Feature attributions (SHAP values) per raw input column.
 
-shap is imported inside the functions that need it, so importing this module stays cheap and
-``rulecheck validate`` never loads shap.
+With ``_agnostic`` (the model-agnostic explainers), the only modules that import shap; shap is
+imported inside the functions that need it, so importing this module stays cheap and
+``rulecheck validate`` never loads shap. Models are seen only through their
+:class:`~rulecheck.engines.model.ModelAdapter` (and its ``explainable()`` view): this module
+never branches on model types.
 
 Which explainer runs
 --------------------
 ``explainer="auto"`` picks the fastest exact method for the model and the requested output:
 
 - **tree**: scikit-learn DecisionTree*, ExtraTree*, RandomForest*, ExtraTrees*,
-  GradientBoosting* (binary or regression) and HistGradientBoosting*, LightGBM and XGBoost.
-  TreeSHAP with ``feature_perturbation="tree_path_dependent"``. LightGBM and XGBoost use their
-  native ``pred_contrib`` / ``pred_contribs`` output, which is the computation that
-  ``shap.TreeExplainer`` delegates to anyway, minus the time shap spends parsing the model.
-  scikit-learn models use one ``shap.TreeExplainer`` call.
+  GradientBoosting* (binary or regression) and HistGradientBoosting*, LightGBM and XGBoost
+  (scikit-learn wrappers and native Boosters alike, including custom-objective models, whose
+  margins are explained). TreeSHAP with ``feature_perturbation="tree_path_dependent"``.
+  LightGBM and XGBoost use their native ``pred_contrib`` / ``pred_contribs`` output, which is
+  the computation that ``shap.TreeExplainer`` delegates to anyway, minus the time shap spends
+  parsing the model. scikit-learn models use one ``shap.TreeExplainer`` call.
 - **linear**: scikit-learn linear models (LogisticRegression, LinearRegression, Ridge, Lasso,
   ElasticNet, SGD*, LinearSVC, ...). The interventional linear SHAP closed form
   ``coef * (x - mean(X))``, with all rows of ``X`` as background. This is what
@@ -22,7 +26,12 @@ Which explainer runs
   seeded background sample of ``background_size`` rows, for at most ``max_rows`` rows. ``"auto"``
   uses shap's ExactExplainer when ``2**n_features <= 500`` (at most 8 features; exact, and no
   more model calls than the permutation default) and its PermutationExplainer (500 evaluations
-  per row) otherwise.
+  per row) otherwise. They run in chunks of rows and stop with
+  :class:`~rulecheck.errors.TimeBudgetExceeded` once a ``deadline`` has passed.
+
+Explainers are never switched silently: when ``explainer="auto"`` cannot use the natural exact
+explainer (an output TreeSHAP cannot compute exactly, a log loss shap cannot explain), the
+result's ``notes`` say which explainer ran, on how many rows, and why.
 
 Outputs
 -------
@@ -54,7 +63,7 @@ columns. Columns of ``X`` that the model does not read get contribution 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -62,8 +71,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rulecheck.engines._agnostic import agnostic_loss_values, agnostic_values
 from rulecheck.engines._models import (
-    PERMUTATION_EVALS,
     ExplainerName,
     Output,
     OutputName,
@@ -71,10 +80,9 @@ from rulecheck.engines._models import (
     fast_path,
     model_columns,
     resolve,
-    split_pipeline,
     target_of,
-    top_module,
 )
+from rulecheck.engines.model import Explainable, adapt
 from rulecheck.errors import InputError
 
 __all__ = ["Attribution", "ExplainerName", "OutputName", "explain", "explain_loss"]
@@ -82,11 +90,10 @@ __all__ = ["Attribution", "ExplainerName", "OutputName", "explain", "explain_los
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-_LOGIT_EPS = 1e-12
-
 _BAD_PARAM = "The {name!r} parameter of explain must be {expected}. Got {got!r} instead."
 # Rows explained by default on the model-agnostic paths (``max_rows`` overrides).
 AGNOSTIC_DEFAULT_ROWS = 200
+_FALLBACK = "{why}; the model-agnostic {method} explainer ran on {rows} rows instead of TreeSHAP"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -118,6 +125,8 @@ class Attribution:
     row_index : numpy.ndarray or None
         Positions in ``X`` of the explained rows (``values[i]`` explains ``X.iloc[row_index[i]]``);
         None when every row was explained, in order.
+    notes : tuple of str
+        Which explainer ran and why, when it is not the one asked for or the natural one.
     """
 
     features: tuple[str, ...]
@@ -129,6 +138,7 @@ class Attribution:
     seed: int
     background_rows: int | None
     row_index: IntArray | None = None
+    notes: tuple[str, ...] = ()
 
     def mean_abs(self) -> FloatArray:
         """Mean absolute contribution of each feature over the explained rows."""
@@ -152,15 +162,18 @@ def explain(
     seed: int = 0,
     positive_class: object | None = None,
     background_size: int = 100,
+    deadline: float | None = None,
 ) -> Attribution:
     """SHAP values of a fitted model on ``X``, per raw input column.
 
     Parameters
     ----------
-    model : fitted estimator
-        A scikit-learn estimator or Pipeline, a LightGBM or XGBoost scikit-learn model, or any
-        object with ``predict`` (regression) or ``predict_proba`` / ``decision_function``
-        (classification) for the model-agnostic explainers.
+    model : ModelAdapter or fitted model
+        A :class:`~rulecheck.engines.model.ModelAdapter`, or a model object that
+        :func:`~rulecheck.engines.model.adapt` wraps: a scikit-learn estimator or Pipeline, a
+        LightGBM or XGBoost model (scikit-learn wrapper or native Booster), or any object with
+        ``predict`` (regression) or ``predict_proba`` / ``decision_function`` (classification)
+        for the model-agnostic explainers.
     X : pandas.DataFrame
         The data to explain, with the columns the model was fitted on (matched by name when the
         model recorded names, else by position). Extra columns get contribution 0.
@@ -179,6 +192,10 @@ def explain(
     background_size : int, default=100
         Background rows for the model-agnostic explainers and interventional TreeSHAP (seeded
         sample of ``X``). The linear explainer uses all rows of ``X``.
+    deadline : float or None, default=None
+        A :func:`time.monotonic` instant. The model-agnostic explainers run ``CHUNK_ROWS`` rows at
+        a time and raise :class:`~rulecheck.errors.TimeBudgetExceeded` when the deadline has
+        passed between chunks. Chunking does not change the values.
 
     Returns
     -------
@@ -204,12 +221,14 @@ def explain(
 
     _check_options(explainer, output, max_rows, seed, background_size)
     frame = _check_frame(X)
-    columns = model_columns(model, frame)
-    data = frame if columns == list(frame.columns) else frame[columns]
-    target = target_of(model, positive_class)
-    steps, final = split_pipeline(model)
-    fast = fast_path(final, target)
-    method, resolved = resolve(explainer, output, fast, model, target, len(columns))
+    adapter = adapt(model)
+    columns = model_columns(adapter, frame)
+    data = adapter.prepare(frame if columns == list(frame.columns) else frame[columns])
+    target = target_of(adapter, positive_class)
+    parts = adapter.explainable()
+    steps, final = parts.steps, parts.estimator
+    fast = fast_path(parts, target)
+    method, resolved = resolve(explainer, output, fast, adapter, target, len(columns))
 
     row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
     if max_rows is None and method in ("exact", "permutation"):
@@ -227,18 +246,25 @@ def explain(
         if interventional:
             bg_data = data if background is None else data.iloc[background]
             bg_matrix = preprocess(steps, bg_data, final)[0]
-        values, expected = _tree_values(final, matrix, target, resolved, bg_matrix)
+        values, expected = _tree_values(parts, matrix, target, resolved, bg_matrix)
         background_rows = None if bg_matrix is None else _height(bg_matrix)
     elif method == "linear":
         matrix, owners = preprocess(steps, data, final)
-        values, expected = _linear_values(final, np.asarray(matrix, dtype=np.float64), rows, target)
+        values, expected = _linear_values(parts, np.asarray(matrix, dtype=np.float64), rows, target)
         background_rows = len(data)
     else:
         owners = np.arange(len(columns), dtype=np.intp)
-        values, expected = _agnostic_values(
-            model, data, rows, background, target, resolved, method, seed
+        values, expected = agnostic_values(
+            adapter, data, rows, background, target, resolved, method, seed, deadline
         )
         background_rows = len(data) if background is None else len(background)
+    notes: tuple[str, ...] = ()
+    if explainer == "auto" and fast is not None and method not in ("tree", "linear"):
+        why = (
+            f"the {fast.family} explainer cannot compute output={resolved!r} exactly for "
+            f"{adapter.name} (it can: {sorted(fast.outputs)})"
+        )
+        notes = (_FALLBACK.format(why=why, method=method, rows=values.shape[0]),)
 
     return Attribution(
         features=tuple(str(c) for c in frame.columns),
@@ -250,6 +276,7 @@ def explain(
         seed=seed,
         background_rows=background_rows,
         row_index=rows,
+        notes=notes,
     )
 
 
@@ -327,21 +354,17 @@ def _select_class(
 
 
 def _tree_values(
-    est: Any, matrix: Any, target: Target, output: Output, background: Any | None
+    parts: Explainable, matrix: Any, target: Target, output: Output, background: Any | None
 ) -> tuple[FloatArray, float]:
-    if background is None:
-        module = top_module(est)
-        if module == "lightgbm":
-            return _lightgbm_values(est, matrix, target)
-        if module == "xgboost":
-            return _xgboost_values(est, matrix, target)
+    if background is None and parts.contributions is not None:
+        return _native_values(parts.contributions(matrix), matrix.shape[1], target)
     import shap
 
     if background is None:
-        explainer = shap.TreeExplainer(est, feature_perturbation="tree_path_dependent")
+        explainer = shap.TreeExplainer(parts.estimator, feature_perturbation="tree_path_dependent")
     else:
         explainer = shap.TreeExplainer(
-            est,
+            parts.estimator,
             data=np.asarray(background, dtype=np.float64),
             feature_perturbation="interventional",
             model_output="probability",
@@ -352,35 +375,11 @@ def _tree_values(
     return _select_class(phi, explainer.expected_value, target, output == "probability")
 
 
-def _lightgbm_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, float]:
-    contrib = np.asarray(est.predict(matrix, pred_contrib=True), dtype=np.float64)
-    n, width = matrix.shape
-    if contrib.shape[1] != width + 1:  # multiclass: one block of width + 1 per class
+def _native_values(contrib: FloatArray, width: int, target: Target) -> tuple[FloatArray, float]:
+    """TreeSHAP from LightGBM's ``pred_contrib`` or XGBoost's ``pred_contribs`` output."""
+    n = contrib.shape[0]
+    if contrib.ndim == 2 and contrib.shape[1] != width + 1:  # LightGBM multiclass: class blocks
         contrib = contrib.reshape(n, -1, width + 1)
-        return _select_class(
-            contrib[:, :, :-1].transpose(0, 2, 1), contrib[0, :, -1], target, False
-        )
-    return _select_class(contrib[:, :-1], contrib[0, -1:], target, False)
-
-
-def _xgboost_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, float]:
-    import xgboost
-
-    try:
-        iterations = (0, int(est.best_iteration) + 1)
-    except AttributeError:  # no early stopping: all trees, as est.predict uses
-        iterations = (0, 0)
-    dmatrix = xgboost.DMatrix(
-        matrix,
-        missing=est.missing,
-        enable_categorical=bool(est.enable_categorical),
-        feature_types=est.feature_types,
-        nthread=est.n_jobs,
-    )
-    contrib = est.get_booster().predict(
-        dmatrix, pred_contribs=True, iteration_range=iterations, validate_features=False
-    )
-    contrib = np.asarray(contrib, dtype=np.float64)
     if contrib.ndim == 3:  # multiclass: (rows, classes, width + 1)
         return _select_class(
             contrib[:, :, :-1].transpose(0, 2, 1), contrib[0, :, -1], target, False
@@ -389,15 +388,15 @@ def _xgboost_values(est: Any, matrix: Any, target: Target) -> tuple[FloatArray, 
 
 
 def _linear_values(
-    est: Any, matrix: FloatArray, rows: IntArray | None, target: Target
+    parts: Explainable, matrix: FloatArray, rows: IntArray | None, target: Target
 ) -> tuple[FloatArray, float]:
-    coef = est.coef_.toarray() if hasattr(est.coef_, "toarray") else est.coef_  # sparsify()
-    coef = np.asarray(coef, dtype=np.float64)
-    intercept = np.atleast_1d(np.asarray(est.intercept_, dtype=np.float64))
+    assert parts.linear is not None  # the linear family always carries its coefficients
+    coef, intercept = parts.linear
     if coef.ndim == 2 and coef.shape[0] > 1:
         if target.classes is None:
             raise InputError(
-                f"{type(est).__name__} has {coef.shape[0]} outputs; explain one at a time",
+                f"{type(parts.estimator).__name__} has {coef.shape[0]} outputs; "
+                "explain one at a time",
                 subject="model",
             )
         coef, intercept = coef[target.index], intercept[target.index : target.index + 1]
@@ -407,98 +406,6 @@ def _linear_values(
     mean = matrix.mean(axis=0)
     explained = matrix if rows is None else matrix[rows]
     return (explained - mean) * coef, float(mean @ coef + intercept[0])
-
-
-# --- model-agnostic path ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Codec:
-    """Every column as integer codes, so shap's maskers can mix rows of any dtype exactly."""
-
-    columns: tuple[Any, ...]
-    codes: FloatArray
-    uniques: tuple[pd.Index, ...]
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> _Codec:
-        pairs = [pd.factorize(frame[c], use_na_sentinel=False) for c in frame.columns]
-        codes = np.column_stack([p[0] for p in pairs]).astype(np.float64)
-        return cls(tuple(frame.columns), codes, tuple(pd.Index(p[1]) for p in pairs))
-
-    def decode(self, codes: FloatArray) -> pd.DataFrame:
-        index = codes.astype(np.intp)
-        return pd.DataFrame(
-            {
-                c: u.take(index[:, j])
-                for j, (c, u) in enumerate(zip(self.columns, self.uniques, strict=True))
-            }
-        )
-
-
-def _output_function(
-    model: Any, codec: _Codec, target: Target, output: Output
-) -> Callable[[FloatArray], FloatArray]:
-    """The explained output as a function of a coded matrix."""
-    frame_input = hasattr(model, "feature_names_in_") or not hasattr(model, "n_features_in_")
-
-    def call(codes: FloatArray) -> FloatArray:
-        frame = codec.decode(np.atleast_2d(codes))
-        data: Any = frame if frame_input else frame.to_numpy()
-        if target.classes is None:
-            return np.asarray(model.predict(data), dtype=np.float64).reshape(-1)
-        if output == "raw":
-            score = np.asarray(model.decision_function(data), dtype=np.float64)
-            if score.ndim == 1:  # binary: the second class's margin
-                return score if target.index == 1 else -score
-            return score[:, target.index]
-        p = np.asarray(model.predict_proba(data), dtype=np.float64)[:, target.index]
-        if output == "probability":
-            return p
-        p = np.clip(p, _LOGIT_EPS, 1.0 - _LOGIT_EPS)
-        return np.log(p) - np.log1p(-p)
-
-    return call
-
-
-def _agnostic_values(
-    model: Any,
-    data: pd.DataFrame,
-    rows: IntArray | None,
-    background: IntArray | None,
-    target: Target,
-    output: Output,
-    method: str,
-    seed: int,
-) -> tuple[FloatArray, float]:
-    import shap
-
-    codec = _Codec.of(data)
-    function = _output_function(model, codec, target, output)
-    bg = codec.codes if background is None else codec.codes[background]
-    try:
-        function(bg[:1])
-    except Exception as error:  # the model's own error, reported as an input problem
-        raise InputError(
-            f"{type(model).__name__} failed on the data: {type(error).__name__}: {error}",
-            subject="model",
-        ) from error
-    masker = shap.maskers.Independent(bg, max_samples=len(bg))
-    explained = codec.codes if rows is None else codec.codes[rows]
-    n_features = explained.shape[1]
-    # PermutationExplainer seeds numpy's global generator; restore the caller's state afterwards.
-    state = np.random.get_state()
-    try:
-        if method == "exact":
-            result = shap.ExactExplainer(function, masker)(explained, silent=True)
-        else:
-            evals = max(PERMUTATION_EVALS, 2 * n_features + 1)
-            permutation = shap.PermutationExplainer(function, masker, seed=seed)
-            result = permutation(explained, max_evals=evals, silent=True)
-    finally:
-        np.random.set_state(state)
-    values = np.asarray(result.values, dtype=np.float64).reshape(len(explained), n_features)
-    return values, float(np.asarray(result.base_values, dtype=np.float64).reshape(-1)[0])
 
 
 # --- back to the user's columns -----------------------------------------------------------------
@@ -548,11 +455,13 @@ def explain_loss(
     seed: int = 0,
     positive_class: object | None = None,
     background_size: int = 100,
+    deadline: float | None = None,
 ) -> Attribution:
     """SHAP values of each row's *loss* (not its prediction), per raw input column.
 
-    ``loss`` is a :class:`rulecheck.engines.losses.LossSpec` whose input is a probability;
-    ``y_true`` holds True where the label is the explained (positive) class.
+    ``model`` is a :class:`~rulecheck.engines.model.ModelAdapter` or a model object (see
+    :func:`explain`). ``loss`` is a :class:`rulecheck.engines.losses.LossSpec` whose input is a
+    probability; ``y_true`` holds True where the label is the explained (positive) class.
 
     - Tree models with ``log_loss``: ``shap.TreeExplainer(model_output="log_loss")`` with the
       labels, interventional against a seeded background sample (exact TreeSHAP of the loss).
@@ -561,6 +470,11 @@ def explain_loss(
     - Otherwise: for each label value, the model-agnostic explainer of ``x -> loss(y, p(x))``
       (a function of the inputs alone once the label is fixed), so additivity holds per row with
       the expected loss of the row's label over the background.
+
+    With ``explainer="auto"``, a tree model whose log loss TreeSHAP cannot explain (categorical
+    splits, a custom objective, or an error from shap) falls back to the model-agnostic
+    explainer on at most ``AGNOSTIC_DEFAULT_ROWS`` rows (unless ``max_rows`` is set), and the
+    result's ``notes`` say so and why. ``deadline`` works as in :func:`explain`.
 
     Pipelines are explained on raw columns as in :func:`explain`. Raises InputError for a
     non-probability loss, a non-binary model or a model shap cannot explain.
@@ -581,13 +495,14 @@ def explain_loss(
         raise InputError(
             f"y_true has shape {labels.shape}; expected ({len(frame)},)", subject="y_true"
         )
-    columns = model_columns(model, frame)
-    data = frame if columns == list(frame.columns) else frame[columns]
-    target = target_of(model, positive_class)
+    adapter = adapt(model)
+    columns = model_columns(adapter, frame)
+    data = adapter.prepare(frame if columns == list(frame.columns) else frame[columns])
+    target = target_of(adapter, positive_class)
     if target.classes is None:
-        raise InputError(_LOSS_NEEDS_BINARY.format(model=type(model).__name__), subject="model")
-    steps, final = split_pipeline(model)
-    fast = fast_path(final, target)
+        raise InputError(_LOSS_NEEDS_BINARY.format(model=adapter.name), subject="model")
+    parts = adapter.explainable()
+    fast = fast_path(parts, target)
     row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
     rows = _sample(len(data), max_rows, np.random.default_rng(row_seq))
     background = _sample(len(data), background_size, np.random.default_rng(background_seq))
@@ -605,21 +520,31 @@ def explain_loss(
     if explainer == "tree" and not use_tree:
         raise InputError(
             f"the tree explainer explains the log_loss of binary tree models only; "
-            f"got loss {loss.name!r} and {type(final).__name__}",
+            f"got loss {loss.name!r} and {type(parts.estimator).__name__}",
             subject="explainer",
         )
-    tree_result = None
-    if use_tree:
-        tree_result = _tree_loss_values(
-            final,
-            steps,
-            data,
-            rows,
-            background,
-            explained_labels,
-            target,
-            strict=explainer == "tree",
+    if explainer == "tree" and parts.loss_tree_blocker is not None:
+        raise InputError(
+            _LOSS_TREE_FAILED.format(model=adapter.name, error=parts.loss_tree_blocker),
+            subject="model",
         )
+    tree_result = None
+    why_not_tree = None
+    if use_tree and parts.loss_tree_blocker is not None:
+        why_not_tree = f"TreeSHAP cannot explain the log loss of {adapter.name}: " + (
+            parts.loss_tree_blocker
+        )
+    elif use_tree:
+        tree_result, error = _tree_loss_values(
+            parts, data, rows, background, explained_labels, target
+        )
+        if error is not None and explainer == "tree":
+            raise InputError(
+                _LOSS_TREE_FAILED.format(model=adapter.name, error=error), subject="model"
+            )
+        if error is not None:
+            why_not_tree = f"TreeSHAP cannot explain the log loss of {adapter.name} (shap: {error})"
+    notes: tuple[str, ...] = ()
     if tree_result is not None:
         values, owners, background_rows, base = tree_result
         method = "tree"
@@ -627,9 +552,9 @@ def explain_loss(
         if rows is None and max_rows is None and len(data) > AGNOSTIC_DEFAULT_ROWS:
             # The model-agnostic path costs hundreds of model calls per row: cap it by default.
             rows = _sample(len(data), AGNOSTIC_DEFAULT_ROWS, np.random.default_rng(row_seq))
-            explained_labels = labels[rows]
-        values, owners, background_rows, base, method = _agnostic_loss_values(
-            model,
+        explained_labels = labels if rows is None else labels[rows]
+        values, owners, background_rows, base, method = agnostic_loss_values(
+            adapter,
             data,
             rows,
             background,
@@ -639,7 +564,10 @@ def explain_loss(
             loss_params,
             explainer,
             seed,
+            deadline,
         )
+        if why_not_tree is not None:
+            notes = (_FALLBACK.format(why=why_not_tree, method=method, rows=values.shape[0]),)
 
     return Attribution(
         features=tuple(str(c) for c in frame.columns),
@@ -651,34 +579,32 @@ def explain_loss(
         seed=seed,
         background_rows=background_rows,
         row_index=rows,
+        notes=notes,
     )
 
 
 def _tree_loss_values(
-    final: Any,
-    steps: list[tuple[str, Any]],
+    parts: Explainable,
     data: pd.DataFrame,
     rows: IntArray | None,
     background: IntArray | None,
     labels: npt.NDArray[np.bool_],
     target: Target,
-    *,
-    strict: bool,
-) -> tuple[FloatArray, IntArray, int, float] | None:
-    """TreeSHAP of the log loss; None when shap does not support the model (and not strict)."""
+) -> tuple[tuple[FloatArray, IntArray, int, float] | None, str | None]:
+    """TreeSHAP of the log loss, or (None, shap's error) when shap cannot explain the model."""
     import shap
 
     from rulecheck.engines._pipeline import preprocess
 
     needed = data if rows is None else data.iloc[rows]
-    matrix, owners = preprocess(steps, needed, final)
+    matrix, owners = preprocess(parts.steps, needed, parts.estimator)
     bg_data = data if background is None else data.iloc[background]
-    bg_matrix = preprocess(steps, bg_data, final)[0]
+    bg_matrix = preprocess(parts.steps, bg_data, parts.estimator)[0]
     # shap's labels refer to classes_[1]; the loss is the same whichever class is positive.
     shap_labels = (labels if target.index == 1 else ~labels).astype(np.float64)
     try:
         tree = shap.TreeExplainer(
-            final,
+            parts.estimator,
             data=_dense(bg_matrix),
             feature_perturbation="interventional",
             model_output="log_loss",
@@ -688,71 +614,9 @@ def _tree_loss_values(
         by_label = [float(np.mean(tree.expected_value(v))) for v in (0.0, 1.0)]
         expected = np.where(shap_labels == 1.0, by_label[1], by_label[0])
     except Exception as error:  # shap raises plain Exceptions for unsupported models
-        if not strict:
-            return None
-        raise InputError(
-            _LOSS_TREE_FAILED.format(model=type(final).__name__, error=error), subject="model"
-        ) from error
+        return None, f"{type(error).__name__}: {error}"
     values = np.asarray(raw, dtype=np.float64).reshape(len(shap_labels), -1)
-    return values, owners, _height(bg_matrix), float(expected.mean())
-
-
-def _agnostic_loss_values(
-    model: Any,
-    data: pd.DataFrame,
-    rows: IntArray | None,
-    background: IntArray | None,
-    labels: npt.NDArray[np.bool_],
-    target: Target,
-    loss: Any,
-    loss_params: dict[str, float],
-    explainer: str,
-    seed: int,
-) -> tuple[FloatArray, IntArray, int, float, str]:
-    """Model-agnostic SHAP of ``loss(y, p(x))``: with the label fixed, a function of x alone."""
-    import shap
-
-    from rulecheck.engines.losses import per_row_loss
-
-    codec = _Codec.of(data)
-    probability = _output_function(model, codec, target, "probability")
-    bg = codec.codes if background is None else codec.codes[background]
-    explained = codec.codes if rows is None else codec.codes[rows]
-    n_features = explained.shape[1]
-    if explainer in ("permutation", "exact"):
-        method = explainer
-    else:
-        method = "exact" if 2**n_features <= 500 else "permutation"
-    values = np.zeros(explained.shape, dtype=np.float64)
-    bases: list[float] = []
-    masker = shap.maskers.Independent(bg, max_samples=len(bg))
-    # PermutationExplainer seeds numpy's global generator; restore the caller's state afterwards.
-    state = np.random.get_state()
-    try:
-        for label in (False, True):
-            chosen = np.flatnonzero(labels == label)
-            if len(chosen) == 0:
-                continue
-
-            def row_loss(codes: FloatArray, label: bool = label) -> FloatArray:
-                p = probability(codes)
-                return per_row_loss(loss, np.full(len(p), int(label)), p, loss_params)
-
-            if method == "exact":
-                result = shap.ExactExplainer(row_loss, masker)(explained[chosen], silent=True)
-            else:
-                evals = max(PERMUTATION_EVALS, 2 * n_features + 1)
-                permutation = shap.PermutationExplainer(row_loss, masker, seed=seed)
-                result = permutation(explained[chosen], max_evals=evals, silent=True)
-            values[chosen] = np.asarray(result.values, dtype=np.float64).reshape(
-                len(chosen), n_features
-            )
-            bases.extend(np.asarray(result.base_values, dtype=np.float64).reshape(-1).tolist())
-    finally:
-        np.random.set_state(state)
-    owners = np.arange(n_features, dtype=np.intp)
-    base = float(np.mean(bases)) if bases else 0.0
-    return values, owners, len(bg), base, method
+    return (values, owners, _height(bg_matrix), float(expected.mean())), None
 
 
 def _dense(matrix: Any) -> FloatArray:

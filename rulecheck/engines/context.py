@@ -12,6 +12,7 @@ selects: the view indexes the parent's model outputs, so the model runs once per
 from __future__ import annotations
 
 import fnmatch
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
@@ -36,7 +37,7 @@ from rulecheck.engines.losses import LossRegistry, get_loss, per_row_loss
 from rulecheck.engines.model import ModelAdapter
 from rulecheck.engines.slices import describe_where, where_mask
 from rulecheck.engines.targets import Targets, TargetSpec
-from rulecheck.errors import InputError
+from rulecheck.errors import InputError, TimeBudgetExceeded
 
 if TYPE_CHECKING:
     from rulecheck.engines.attribution import Attribution
@@ -55,6 +56,7 @@ NEEDS_MODEL = (
 
 class _Clock:
     deadline: float | None = None
+    budget: float | None = None
 
 
 class DataContext:
@@ -103,6 +105,12 @@ class DataContext:
     @deadline.setter
     def deadline(self, value: float | None) -> None:
         self._clock.deadline = value
+        self._clock.budget = None
+
+    def start_budget(self, seconds: float | None) -> None:
+        """Give the rule about to be measured ``seconds`` (None: no limit), here and in views."""
+        self._clock.deadline = None if seconds is None else time.monotonic() + seconds
+        self._clock.budget = seconds
 
     @property
     def model_calls(self) -> int:
@@ -271,10 +279,13 @@ class DataContext:
         return self._cache.once(key, compute)
 
     # -- attributions and proxies ------------------------------------------------------------
-    def explanation(self) -> Attribution:
-        """SHAP attributions of the model on its inputs, computed once per set of rows."""
+    def explanation(self, max_rows: int | None = None) -> Attribution:
+        """SHAP attributions of the model on its inputs, computed once per set of rows.
+
+        ``max_rows`` (a rule's own) overrides the policy's ``attribution.max_rows``.
+        """
         if self._same_rows is not None:
-            return self._same_rows.explanation()
+            return self._same_rows.explanation(max_rows)
 
         def compute() -> Attribution:
             if self.model is None:
@@ -283,26 +294,32 @@ class DataContext:
 
             settings = self.attribution_settings
             return explain(
-                self.model.raw,
+                self.model,
                 self.targets.features(),
                 explainer=settings.explainer,
                 output=settings.output,
-                max_rows=settings.max_rows,
+                max_rows=settings.max_rows if max_rows is None else max_rows,
                 seed=settings.seed,
                 positive_class=self.spec.positive_label,
                 background_size=settings.background_size,
+                deadline=self.deadline,
             )
 
-        return self._cache.once("explanation", compute)
+        return self._uncached_timeouts(("explanation", max_rows), compute, engine=True)
 
-    def attribution(self, by: tuple[str, ...]) -> AttributionTable:
+    def attribution(self, by: tuple[str, ...], max_rows: int | None = None) -> AttributionTable:
         def compute() -> AttributionTable:
-            return self._attribution_table(self.explanation(), by)
+            return self._attribution_table(self.explanation(max_rows), by)
 
-        return _naming("attribution", lambda: self._cache.once(("attribution", by), compute))
+        key = ("attribution", by, max_rows)
+        return _naming("attribution", lambda: self._uncached_timeouts(key, compute))
 
     def loss_attribution(
-        self, name: str, params: Mapping[str, float], by: tuple[str, ...]
+        self,
+        name: str,
+        params: Mapping[str, float],
+        by: tuple[str, ...],
+        max_rows: int | None = None,
     ) -> AttributionTable:
         """Mean |SHAP| of each input in explaining the per-row loss, overall and per group."""
 
@@ -313,21 +330,43 @@ class DataContext:
 
             settings = self.attribution_settings
             result = explain_loss(
-                self.model.raw,
+                self.model,
                 self.targets.features(),
                 self.targets.y_true(),
                 loss=get_loss(name, registry=self.losses),
                 params=params,
                 explainer=settings.explainer,
-                max_rows=settings.max_rows,
+                max_rows=settings.max_rows if max_rows is None else max_rows,
                 seed=settings.seed,
                 positive_class=self.spec.positive_label,
                 background_size=settings.background_size,
+                deadline=self.deadline,
             )
             return self._attribution_table(result, by)
 
-        key = ("loss_attribution", name, tuple(sorted(params.items())), tuple(by))
-        return _naming(f"loss attribution of {name!r}", lambda: self._cache.once(key, compute))
+        key = ("loss_attribution", name, tuple(sorted(params.items())), tuple(by), max_rows)
+        return _naming(
+            f"loss attribution of {name!r}",
+            lambda: self._uncached_timeouts(key, compute, engine=True),
+        )
+
+    def _uncached_timeouts(
+        self, key: object, compute: Callable[[], T], *, engine: bool = False
+    ) -> T:
+        """``Cache.once``, but a run past the deadline is not cached: the next rule has its own.
+
+        ``engine``: ``compute`` calls the engine itself, so its message gets the budget named.
+        """
+        try:
+            return self._cache.once(key, compute)
+        except TimeBudgetExceeded as exc:
+            self._cache.forget(key)
+            if self._clock.budget is None or not engine:
+                raise
+            raise TimeBudgetExceeded(
+                f"over the policy's time_budget_s of {self._clock.budget:g} s: {exc.message}",
+                subject=exc.subject,
+            ) from None
 
     def _attribution_table(self, result: Attribution, by: tuple[str, ...]) -> AttributionTable:
         """(Weighted) mean |contribution| per feature over the explained rows, overall and by group."""
@@ -346,6 +385,7 @@ class DataContext:
             rows=result.rows,
             seed=result.seed,
             background_rows=result.background_rows,
+            notes=result.notes,
         )
         if not by:
             return table

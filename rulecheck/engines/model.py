@@ -1,4 +1,4 @@
-"""Loading model files safely and calling models through one adapter.
+"""Loading model files safely, and one adapter through which every model is called.
 
 Formats:
 
@@ -10,18 +10,29 @@ Formats:
 - ``.pkl``, ``.pickle``, ``.joblib``: pickle runs arbitrary code while loading, so these load
   only with ``trust=True`` (``--trust-model``).
 
-Every model is called through :class:`ModelAdapter` (``predict``, ``predict_proba``,
-``classes``), so the rest of rulecheck never branches on model types.
+Every model is called through a :class:`ModelAdapter`: one subclass per model kind
+(``rulecheck.engines._adapters``: scikit-learn-like objects, native LightGBM and XGBoost
+Boosters). The adapter owns the model object; the rest of rulecheck sees only its interface
+(classes, feature names, probabilities, margins, the positive class, notes for the report and an
+:class:`Explainable` view for the attribution engine), so nothing else branches on model types.
+
+Model output (``target.model_output``): ``"auto"`` trusts what the model says about itself
+(LightGBM records ``objective=custom`` for a custom objective and its ``predict`` then returns
+margins; a scikit-learn LGBMClassifier with a callable objective does the same). ``"margin"``
+declares that the model outputs margins (log-odds): XGBoost saves a model trained with a custom
+``obj=`` under its default objective, so only the policy can say so. ``"probability"`` declares
+that ``predict`` returns positive-class probabilities. With margins, rulecheck applies the link
+(sigmoid for binary, softmax for multiclass) and says so in ``adapter.notes``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -30,15 +41,21 @@ import pandas as pd
 from rulecheck._measures import same_value
 from rulecheck.engines.data import sha256_file
 from rulecheck.errors import InputError, UntrustedModelError
+from rulecheck.verdict import Scalar
 
 __all__ = [
     "MODEL_SUFFIXES",
     "TRUSTED_MODULES",
+    "Explainable",
     "LoadedModel",
     "ModelAdapter",
+    "ModelOutput",
     "adapt",
     "load_model",
 ]
+
+FloatArray = npt.NDArray[np.float64]
+ModelOutput = Literal["auto", "margin", "probability"]
 
 TRUSTED_MODULES = ("sklearn", "numpy", "scipy", "lightgbm", "xgboost", "builtins", "collections")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
@@ -53,40 +70,169 @@ UNTRUSTED_TYPES = (
     "model file {path!r} contains types that are not trusted by default: {types}. "
     "Re-run with --trust-model (API: trust_model=True) if you trust its origin."
 )
+MISSING_CODE = (
+    "cannot load model {path!r}: it refers to code that cannot be imported ({error}). A custom "
+    "objective, loss or transformer must be defined in an importable module (not in the "
+    "__main__ script that trained the model), and that module must be importable here"
+)
+COLUMNS_MISSING = "model features missing from the data: {names}"
 
 
-@dataclass(frozen=True)
-class ModelAdapter:
-    """One way to call any supported model.
+@dataclass(frozen=True, slots=True)
+class Explainable:
+    """What the attribution engine needs to explain a model exactly (the model layer's view).
 
-    ``raw`` is the underlying object (for explainers); ``kind`` is "sklearn", "lightgbm" or
-    "xgboost"; ``classes`` the class labels of a classifier (None for a regressor).
+    ``steps`` run on the raw columns before ``estimator`` (a scikit-learn Pipeline's
+    preprocessing; empty otherwise). ``estimator`` is the object shap's TreeExplainer takes.
+    ``family`` names the exact explainer ("tree", "linear") or is None (model-agnostic only).
+    ``logistic``: the estimator's margin is the log-odds of the second class. ``probability_tree``:
+    its leaves hold probabilities (forests, single trees). ``contributions`` computes native
+    TreeSHAP (``pred_contrib``) on the preprocessed matrix: shape (n, width + 1), or
+    (n, classes, width + 1) for multiclass, the last column being the expected value.
+    ``linear`` holds (coef, intercept) of a linear estimator. ``loss_tree_blocker`` says why
+    TreeSHAP of the log loss is unavailable (None when shap can try it). ``tree_probability``:
+    shap's interventional TreeSHAP can explain the probability (the stored objective has the link).
     """
 
-    raw: Any
-    kind: str
-    classes: tuple[Any, ...] | None
+    steps: tuple[tuple[str, Any], ...]
+    estimator: Any
+    family: Literal["tree", "linear"] | None
+    logistic: bool = False
+    probability_tree: bool = False
+    contributions: Callable[[Any], FloatArray] | None = None
+    linear: tuple[FloatArray, FloatArray] | None = None
+    loss_tree_blocker: str | None = None
+    # shap's interventional TreeSHAP of the probability reads the link from the model's stored
+    # objective: wrong or failing for margins from a custom objective.
+    tree_probability: bool = True
+
+
+class ModelAdapter(ABC):
+    """One way to call any supported model; one subclass per model kind.
+
+    ``classes`` is None for a regressor. ``feature_names`` are the names the model stored, in
+    model order (LightGBM replaces spaces by ``_``: :meth:`input_columns` maps them back onto the
+    data's columns). ``notes`` are facts the report shows (a link applied to margins, unseen
+    categories). Every call prepares ``X`` first (:meth:`prepare`: categorical dtypes).
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        classes: tuple[Scalar, ...] | None,
+        feature_names: tuple[str, ...] | None,
+        notes: Sequence[str] = (),
+    ) -> None:
+        self._raw = model
+        self._classes = classes
+        self._feature_names = feature_names
+        # Appended to by prepare() when the data holds categories the model never saw: the
+        # report should say so, and only the data reveals it.
+        self._notes: list[str] = list(notes)
 
     @property
     def name(self) -> str:
-        return type(self.raw).__name__
+        """The model's type name (``Pipeline``, ``Booster``, ...)."""
+        return type(self._raw).__name__
 
     @property
+    def classes(self) -> tuple[Scalar, ...] | None:
+        return self._classes
+
+    @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        return self._feature_names
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return tuple(self._notes)
+
+    @property
+    def n_features(self) -> int | None:
+        """How many columns the model reads, when it says so."""
+        return None if self._feature_names is None else len(self._feature_names)
+
+    @property
+    @abstractmethod
     def has_proba(self) -> bool:
-        if self.kind == "sklearn":
-            return self.classes is not None and hasattr(self.raw, "predict_proba")
-        return self.classes is not None
+        """Whether :meth:`predict_proba` works (classifiers)."""
 
     @property
+    @abstractmethod
     def has_margins(self) -> bool:
-        return self.kind == "sklearn" and hasattr(self.raw, "decision_function")
+        """Whether :meth:`margins` works (log-odds or decision function)."""
 
-    def margins(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        return np.asarray(self.raw.decision_function(X), dtype=np.float64)
+    @abstractmethod
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """Class probabilities, shape (n, len(classes))."""
+
+    @abstractmethod
+    def predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
+        """Class labels for classifiers, values for regressors."""
+
+    @abstractmethod
+    def margins(self, X: pd.DataFrame) -> FloatArray:
+        """Margins: shape (n,) for a binary model (the second class's log-odds or decision
+        function), (n, len(classes)) for a multiclass one."""
+
+    @abstractmethod
+    def explainable(self) -> Explainable:
+        """The model as the attribution engine explains it."""
+
+    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` as the model reads it (categorical dtypes); the identity unless overridden."""
+        return X
+
+    def _stored_name(self, column: str) -> str:
+        """How the model would have stored a data column's name (LightGBM rewrites them)."""
+        return column
+
+    def input_columns(self, columns: Sequence[str]) -> tuple[str, ...] | None:
+        """The data columns the model reads, in model order; None when it stored no names.
+
+        Raises InputError listing the stored names that match no column.
+        """
+        found, missing = self.match_columns(columns)
+        if missing:
+            raise InputError(
+                COLUMNS_MISSING.format(names=", ".join(map(repr, missing))), subject="features"
+            )
+        return found
+
+    def match_columns(self, columns: Sequence[str]) -> tuple[tuple[str, ...] | None, list[str]]:
+        """(matched data columns or None without stored names, stored names matching none)."""
+        names = self._feature_names
+        if names is None:
+            return None, []
+        available = [str(c) for c in columns]
+        present = set(available)
+        found: list[str] = []
+        missing: list[str] = []
+        for name in names:
+            if name in present:
+                found.append(name)
+                continue
+            matches = [c for c in available if self._stored_name(c) == name]
+            if len(matches) == 1:
+                found.append(matches[0])
+            else:
+                missing.append(name)
+        return tuple(found), missing
 
     def class_index(self, label: object | None) -> int:
-        """Index of the positive class among ``classes`` (default: 1 of a 0/1 or bool model)."""
-        classes = self.classes or ()
+        """Index in ``classes`` of the positive class ``label``.
+
+        None means the second class of a binary model whose classes are 0/1 (or False/True).
+        """
+        classes = self._classes
+        if classes is None:
+            raise InputError(
+                "the model is a regressor; it has no classes (positive_label is set)",
+                subject="model",
+            )
         if label is None:
             if len(classes) == 2 and all(
                 same_value(c, v) for c, v in zip(classes, (0, 1), strict=True)
@@ -96,87 +242,50 @@ class ModelAdapter:
                 f"the model's classes are {list(classes)}; set target.positive_label to one of them",
                 subject="model",
             )
-        for index, value in enumerate(classes):
-            if same_value(value, label):
-                return index
-        raise InputError(
-            f"positive_label {label!r} is not one of the model's classes {list(classes)}",
-            subject="model",
-        )
+        exact = [i for i, c in enumerate(classes) if c == label and type(c) is type(label)]
+        matches = exact or [i for i, c in enumerate(classes) if same_value(c, label)]
+        if len(matches) != 1:
+            raise InputError(
+                f"positive_label {label!r} is not one of the model's classes {list(classes)}",
+                subject="model",
+            )
+        return matches[0]
 
-    def input_columns(self, columns: Sequence[str]) -> tuple[str, ...] | None:
-        """The data columns the model reads, in the model's order (None: not recorded)."""
-        return self.feature_names
-
-    @property
-    def feature_names(self) -> tuple[str, ...] | None:
-        names = getattr(self.raw, "feature_names_in_", None)
-        if names is None and self.kind == "lightgbm":
-            names = self.raw.feature_name()
-        if names is None and self.kind == "xgboost":
-            names = self.raw.feature_names
-        return None if names is None else tuple(str(n) for n in names)
-
-    def predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
-        if self.kind == "sklearn":
-            return np.asarray(self.raw.predict(X))
-        if self.classes is not None:
-            proba = self.predict_proba(X)
-            labels: npt.NDArray[Any] = np.asarray(self.classes, dtype=object)
-            return np.asarray(labels[proba.argmax(axis=1)])
-        return self._native(X)
-
-    def predict_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        if self.kind == "sklearn":
-            return np.asarray(self.raw.predict_proba(X), dtype=np.float64)
-        out = np.asarray(self._native(X), dtype=np.float64)
-        if out.ndim == 1:
-            out = np.column_stack([1.0 - out, out])
-        return out
-
-    def _native(self, X: pd.DataFrame) -> npt.NDArray[Any]:
-        if self.kind == "lightgbm":
-            return np.asarray(self.raw.predict(X))
-        import xgboost
-
-        return np.asarray(self.raw.predict(xgboost.DMatrix(X)))
+    def _labels(self, proba: FloatArray) -> npt.NDArray[Any]:
+        """Class labels of the most probable class."""
+        labels: npt.NDArray[Any] = np.asarray(self._classes, dtype=object)
+        return np.asarray(labels[proba.argmax(axis=1)])
 
 
-def adapt(model: Any) -> ModelAdapter:
-    """Wrap a fitted model object (scikit-learn-like, LightGBM Booster, XGBoost Booster)."""
+def sigmoid(margin: FloatArray) -> FloatArray:
+    """Probability of the second class from its log-odds, computed without overflow."""
+    out: FloatArray = np.exp(-np.logaddexp(0.0, -margin))
+    return out
+
+
+def softmax(margins: FloatArray) -> FloatArray:
+    shifted = margins - margins.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    out: FloatArray = exp / exp.sum(axis=1, keepdims=True)
+    return out
+
+
+def adapt(model: Any, *, output: ModelOutput = "auto") -> ModelAdapter:
+    """Wrap a fitted model object (scikit-learn-like, LightGBM Booster, XGBoost Booster).
+
+    ``output`` declares what the model's predictions are (see the module documentation).
+    An adapter passes through unchanged.
+    """
     if isinstance(model, ModelAdapter):
         return model
-    module = type(model).__module__
-    if module.startswith("lightgbm") and type(model).__name__ == "Booster":
-        objective = str(model.dump_model().get("objective", ""))
-        classes: tuple[Any, ...] | None = (
-            (0, 1) if objective.startswith(("binary", "cross_entropy")) else None
-        )
-        if objective.startswith(("multiclass", "multiclassova")):
-            classes = tuple(range(int(model.dump_model()["num_class"])))
-        return ModelAdapter(model, "lightgbm", classes)
-    if module.startswith("xgboost") and type(model).__name__ == "Booster":
-        config = json.loads(model.save_config())
-        objective = str(config["learner"]["objective"]["name"])
-        if objective.startswith("binary:logistic"):
-            return ModelAdapter(model, "xgboost", (0, 1))
-        if objective.startswith("multi:softprob"):
-            n_class = int(config["learner"]["learner_model_param"]["num_class"])
-            return ModelAdapter(model, "xgboost", tuple(range(n_class)))
-        return ModelAdapter(model, "xgboost", None)
-    if not hasattr(model, "predict"):
+    if output not in ("auto", "margin", "probability"):
         raise InputError(
-            f"model of type {type(model).__name__} has no predict method; pass a fitted "
-            "scikit-learn-style estimator, a LightGBM Booster or an XGBoost Booster",
-            subject="model",
+            f"model_output must be one of 'auto', 'margin', 'probability'; got {output!r}",
+            subject="model_output",
         )
-    classes_attr = getattr(model, "classes_", None)
-    classes = None if classes_attr is None else tuple(_plain(c) for c in classes_attr)
-    return ModelAdapter(model, "sklearn", classes)
+    from rulecheck.engines import _adapters  # the subclasses import this module
 
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+    return _adapters.make_adapter(model, output)
 
 
 @dataclass(frozen=True)
@@ -187,14 +296,18 @@ class LoadedModel:
     format: str
 
 
-def load_model(path: Path, *, trust: bool = False) -> LoadedModel:
-    """Load a model file safely (see the module docstring for formats and trust)."""
+def load_model(path: Path, *, trust: bool = False, output: ModelOutput = "auto") -> LoadedModel:
+    """Load a model file safely (see the module docstring for formats, trust and ``output``)."""
     if not path.is_file():
         raise InputError(f"model file {str(path)!r} does not exist", subject="model")
     suffix = path.suffix.lower()
     digest = sha256_file(path)
+
+    def loaded(model: Any, fmt: str) -> LoadedModel:
+        return LoadedModel(adapt(model, output=output), str(path), digest, fmt)
+
     if suffix == ".skops":
-        return LoadedModel(adapt(_load_skops(path, trust)), str(path), digest, "skops")
+        return loaded(_load_skops(path, trust), "skops")
     if suffix in (".txt", ".lgb"):
         lightgbm = _optional("lightgbm", path)
         try:
@@ -203,7 +316,7 @@ def load_model(path: Path, *, trust: bool = False) -> LoadedModel:
             raise InputError(
                 f"cannot load LightGBM model {str(path)!r}: {exc}", subject="model"
             ) from None
-        return LoadedModel(adapt(booster), str(path), digest, "lightgbm")
+        return loaded(booster, "lightgbm")
     if suffix in (".json", ".ubj"):
         xgboost = _optional("xgboost", path)
         booster = xgboost.Booster()
@@ -213,7 +326,7 @@ def load_model(path: Path, *, trust: bool = False) -> LoadedModel:
             raise InputError(
                 f"cannot load XGBoost model {str(path)!r}: {exc}", subject="model"
             ) from None
-        return LoadedModel(adapt(booster), str(path), digest, "xgboost")
+        return loaded(booster, "xgboost")
     if suffix in PICKLE_SUFFIXES:
         if not trust:
             raise UntrustedModelError(UNTRUSTED_PICKLE.format(path=str(path)), subject="model")
@@ -221,9 +334,14 @@ def load_model(path: Path, *, trust: bool = False) -> LoadedModel:
 
         try:
             model = joblib.load(path)
+        except (AttributeError, ImportError) as exc:  # a function or module pickled by name
+            raise InputError(
+                MISSING_CODE.format(path=str(path), error=f"{type(exc).__name__}: {exc}"),
+                subject="model",
+            ) from None
         except Exception as exc:  # unpickling can raise anything
             raise InputError(f"cannot load model {str(path)!r}: {exc}", subject="model") from None
-        return LoadedModel(adapt(model), str(path), digest, "pickle")
+        return loaded(model, "pickle")
     raise InputError(
         f"model file {str(path)!r} has an unknown format; use one of {', '.join(MODEL_SUFFIXES)}",
         subject="model",

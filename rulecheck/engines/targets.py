@@ -49,7 +49,9 @@ NEEDS_PREDICTIONS = (
     "no predictions: give target.prediction (a column), target.score, or target.model "
     "(CLI: --prediction, --score or --model)"
 )
-NEEDS_MARGINS = "needs margins: a model with decision_function (a margin loss such as hinge)"
+NEEDS_MARGINS = (
+    "needs margins: a model with decision_function or log-odds (a margin loss such as hinge)"
+)
 
 
 @dataclass(frozen=True)
@@ -464,7 +466,7 @@ class Targets:
             )
             if values.ndim != 1:
                 raise InputError(
-                    "decision_function returned several columns; margin losses need a binary model",
+                    "the model returned several margin columns; margin losses need a binary model",
                     subject="model",
                 )
             return self._check_length(values, "margins")

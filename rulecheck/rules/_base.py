@@ -98,12 +98,19 @@ class EvalContext(Protocol):
         """Mean of the per-row loss ``name`` (built-in or registered) per group and overall."""
         ...
 
-    def attribution(self, by: tuple[str, ...]) -> AttributionTable:
-        """Mean |SHAP| per model input, overall and per group of ``by`` (may be empty)."""
+    def attribution(self, by: tuple[str, ...], max_rows: int | None = None) -> AttributionTable:
+        """Mean |SHAP| per model input, overall and per group of ``by`` (may be empty).
+
+        ``max_rows`` (a rule's own) overrides the policy's ``attribution.max_rows``.
+        """
         ...
 
     def loss_attribution(
-        self, name: str, params: Mapping[str, float], by: tuple[str, ...]
+        self,
+        name: str,
+        params: Mapping[str, float],
+        by: tuple[str, ...],
+        max_rows: int | None = None,
     ) -> AttributionTable:
         """Mean |SHAP| of each input in explaining the per-row loss ``name``, per group."""
         ...

@@ -145,6 +145,11 @@ class Attribution(RuleBase):
         le=100,
         description="How many of the most important features the verdict lists.",
     )
+    max_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Explain at most this many rows for this rule (default: the policy's attribution.max_rows).",
+    )
 
     @field_validator("groups")
     @classmethod
@@ -179,11 +184,11 @@ class Attribution(RuleBase):
         return self.by_columns, self.missing
 
     def measure(self, ctx: EvalContext) -> Measurement:
-        table = ctx.attribution(self.by_columns)
+        table = ctx.attribution(self.by_columns, self.max_rows)
         selected = ctx.resolve_features(self.features)
         scopes: list[tuple[str, Sequence[float]]] = []
         groups: list[GroupValue] = []
-        notes: list[str] = []
+        notes: list[str] = list(table.notes)
         if self.by_columns:
             indices = list(range(len(table.group_keys)))
             if self.groups is not None:

@@ -94,6 +94,11 @@ class LossAttribution(GroupOptions, RuleBase):
         le=100,
         description="How many of the features driving the worst group's loss the verdict lists.",
     )
+    max_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Explain at most this many rows for this rule (default: the policy's attribution.max_rows).",
+    )
 
     @model_validator(mode="after")
     def _needs_a_bound(self) -> LossAttribution:
@@ -114,7 +119,7 @@ class LossAttribution(GroupOptions, RuleBase):
     def measure(self, ctx: EvalContext) -> Measurement:
         by = self.by_columns
         losses = ctx.group_loss(self.loss, self.params, by)
-        table = ctx.loss_attribution(self.loss, self.params, by)
+        table = ctx.loss_attribution(self.loss, self.params, by, self.max_rows)
         selected = ctx.resolve_features(self.features)
         wanted = None
         if self.groups is not None:
@@ -182,4 +187,5 @@ class LossAttribution(GroupOptions, RuleBase):
             groups=tuple(groups),
             features=features,
             info=info,
+            notes=table.notes,
         )

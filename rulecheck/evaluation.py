@@ -45,6 +45,7 @@ _VERSIONED = (
     "shap",
     "lightgbm",
     "xgboost",
+    "xgboost-cpu",
 )
 
 

@@ -456,6 +456,7 @@ def explain_loss(
     positive_class: object | None = None,
     background_size: int = 100,
     deadline: float | None = None,
+    fallback_rows: int | None = None,
 ) -> Attribution:
     """SHAP values of each row's *loss* (not its prediction), per raw input column.
 
@@ -473,7 +474,8 @@ def explain_loss(
 
     With ``explainer="auto"``, a tree model whose log loss TreeSHAP cannot explain (categorical
     splits, a custom objective, or an error from shap) falls back to the model-agnostic
-    explainer on at most ``AGNOSTIC_DEFAULT_ROWS`` rows (unless ``max_rows`` is set), and the
+    explainer on at most ``fallback_rows`` rows (default: ``AGNOSTIC_DEFAULT_ROWS`` or
+    ``max_rows``, whichever is smaller, since ``max_rows`` was sized for TreeSHAP), and the
     result's ``notes`` say so and why. ``deadline`` works as in :func:`explain`.
 
     Pipelines are explained on raw columns as in :func:`explain`. Raises InputError for a
@@ -549,9 +551,14 @@ def explain_loss(
         values, owners, background_rows, base = tree_result
         method = "tree"
     else:
-        if rows is None and max_rows is None and len(data) > AGNOSTIC_DEFAULT_ROWS:
-            # The model-agnostic path costs hundreds of model calls per row: cap it by default.
-            rows = _sample(len(data), AGNOSTIC_DEFAULT_ROWS, np.random.default_rng(row_seq))
+        cap = max_rows
+        if why_not_tree is not None:
+            # A fallback: max_rows was sized for TreeSHAP, and the model-agnostic path costs
+            # hundreds of model calls per row.
+            cap = fallback_rows or min(max_rows or AGNOSTIC_DEFAULT_ROWS, AGNOSTIC_DEFAULT_ROWS)
+        elif cap is None:
+            cap = AGNOSTIC_DEFAULT_ROWS  # cap the model-agnostic path by default
+        rows = _sample(len(data), cap, np.random.default_rng(row_seq))
         explained_labels = labels if rows is None else labels[rows]
         values, owners, background_rows, base, method = agnostic_loss_values(
             adapter,

@@ -341,6 +341,7 @@ class DataContext:
                 positive_class=self.spec.positive_label,
                 background_size=settings.background_size,
                 deadline=self.deadline,
+                fallback_rows=max_rows,  # the rule's own: the policy's was sized for TreeSHAP
             )
             return self._attribution_table(result, by)
 

@@ -78,10 +78,15 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
     lines = [header]
     if report.data:
         where = report.data.get("path", report.data.get("source", ""))
-        lines.append(f"data: {where} ({report.data.get('rows', '?')} rows)")
+        line = f"data: {where} ({report.data.get('rows', '?')} rows)"
+        if "where" in report.data:
+            line += f"; audited where {report.data['where']}: {report.data['selected_rows']} rows"
+        lines.append(line)
     if report.model:
         where = report.model.get("path", report.model.get("source", ""))
         lines.append(f"model: {where} ({report.model.get('type', '?')})")
+        if "notes" in report.model:
+            lines.append(f"model notes: {report.model['notes']}")
     lines.append("")
     columns = ["STATUS", "RULE", "VALUE", "BOUND", *(["TIME"] if verbose else []), "EVIDENCE"]
     rows = [columns]

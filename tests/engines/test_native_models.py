@@ -338,6 +338,13 @@ def test_loss_fallback_notes_and_caps_rows_at_200() -> None:
     assert len(result.notes) == 1
     assert "TreeSHAP cannot explain the log loss" in result.notes[0]
     assert "ran on 200 rows" in result.notes[0]
+    # A max_rows sized for TreeSHAP does not size the fallback; the rule's own does.
+    options = {"loss": get_loss("log_loss"), "background_size": 10}
+    sized_for_tree = explain_loss(booster, data[WITH_CATEGORY], y, max_rows=500, **options)  # type: ignore[arg-type]
+    assert sized_for_tree.rows == 200
+    own = explain_loss(booster, data[WITH_CATEGORY], y, max_rows=500, fallback_rows=40, **options)  # type: ignore[arg-type]
+    assert own.rows == 40
+    assert "ran on 40 rows" in own.notes[0]
     with pytest.raises(InputError, match="categorical"):
         explain_loss(booster, data[WITH_CATEGORY], y, loss=get_loss("log_loss"), explainer="tree")
 

@@ -11,10 +11,8 @@ selects: the view indexes the parent's model outputs, so the model runs once per
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -24,6 +22,7 @@ import pandas as pd
 from rulecheck._measures import AttributionTable, Condition, GroupTable, ProxyScore
 from rulecheck._settings import AttributionSettings
 from rulecheck.engines._cache import Cache
+from rulecheck.engines._features import attribution_table, resolve_features
 from rulecheck.engines.fairness import COUNT_METRICS, VALUE_METRICS, value_metric
 from rulecheck.engines.groupstats import (
     Grouping,
@@ -31,11 +30,10 @@ from rulecheck.engines.groupstats import (
     MissingMode,
     NumpyGroupStats,
     factorize,
-    missing_column_message,
 )
 from rulecheck.engines.losses import LossRegistry, get_loss, per_row_loss
 from rulecheck.engines.model import ModelAdapter
-from rulecheck.engines.slices import describe_where, where_mask
+from rulecheck.engines.slices import select_rows
 from rulecheck.engines.targets import Targets, TargetSpec
 from rulecheck.errors import InputError, TimeBudgetExceeded
 
@@ -140,26 +138,7 @@ class DataContext:
     def _make_view(
         self, where: tuple[Condition, ...], by: tuple[str, ...], missing: MissingMode
     ) -> tuple[DataContext, tuple[str, ...]]:
-        notes: list[str] = []
-        keep = where_mask(self.frame, where)
-        total = len(self.frame)
-        if where:
-            notes.append(f"Slice: {describe_where(where)} ({int(keep.sum()):,} of {total:,} rows).")
-        if missing == "drop":
-            for column in by:
-                if column not in self.frame.columns:
-                    raise InputError(
-                        missing_column_message(column, self.frame, "group column"), subject=column
-                    )
-            absent = self.frame[list(by)].isna().any(axis=1).to_numpy() & keep
-            if absent.any():
-                notes.append(
-                    f"Dropped {int(absent.sum()):,} rows with a missing {' or '.join(by)} "
-                    "(missing: drop)."
-                )
-                keep &= ~absent
-            if not keep.any():
-                raise InputError(f"no rows left after dropping missing {', '.join(by)}")
+        keep, notes = select_rows(self.frame, where, by if missing == "drop" else ())
         child = DataContext.__new__(DataContext)
         child.__dict__.update(self.__dict__)
         child.missing = missing
@@ -172,7 +151,7 @@ class DataContext:
             child.frame = self.frame.iloc[rows].reset_index(drop=True)
             child.targets = self.targets.subset(rows, child.frame)
             child._same_rows = None
-        return child, tuple(notes)
+        return child, notes
 
     # -- groups and metrics (EvalContext) --------------------------------------------------
     def grouping(self, by: Sequence[str]) -> Grouping:
@@ -370,68 +349,13 @@ class DataContext:
             ) from None
 
     def _attribution_table(self, result: Attribution, by: tuple[str, ...]) -> AttributionTable:
-        """(Weighted) mean |contribution| per feature over the explained rows, overall and by group."""
-        magnitude = np.abs(result.values)
-        weights = self.targets.weights()
-        if weights is not None and result.row_index is not None:
-            weights = weights[result.row_index]
-        overall = Grouping.overall(magnitude.shape[0])
-        table = AttributionTable(
-            features=result.features,
-            mean_abs=tuple(
-                float(self.stats.means(overall, column, weights)[0]) for column in magnitude.T
-            ),
-            explainer=result.explainer,
-            output=result.output,
-            rows=result.rows,
-            seed=result.seed,
-            background_rows=result.background_rows,
-            notes=result.notes,
-        )
-        if not by:
-            return table
-        grouping = self.grouping(by)
-        codes = grouping.codes if result.row_index is None else grouping.codes[result.row_index]
-        explained = Grouping(grouping.by, codes, grouping.keys)
-        counts = self.stats.counts(explained)
-        means = np.column_stack(
-            [self.stats.means(explained, column, weights) for column in magnitude.T]
-        )
-        present = counts > 0
-        return replace(
-            table,
-            by=grouping.by,
-            group_keys=tuple(k for k, p in zip(grouping.keys, present, strict=True) if p),
-            group_n=tuple(int(c) for c in counts[present]),
-            group_mean_abs=tuple(tuple(float(v) for v in row) for row in means[present]),
-        )
+        grouping = self.grouping(by) if by else None
+        return attribution_table(result, grouping, self.targets.weights(), self.stats)
 
     def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
-        """Model inputs named by ``selectors``: names, globs ('zip_*') or policy feature groups.
-
-        A column of the data that the model does not read is kept (its attribution is 0); a
-        name that is neither, or a glob that matches no input, is an InputError.
-        """
-        inputs = [str(c) for c in self.targets.features().columns]
-        found: list[str] = []
-        for selector in selectors:
-            for member in self.feature_groups.get(selector, (selector,)):
-                if any(ch in member for ch in "*?["):
-                    matched = [c for c in inputs if fnmatch.fnmatchcase(c, member)]
-                    if not matched:
-                        raise InputError(
-                            f"feature pattern {member!r} matches no model input "
-                            f"(inputs: {', '.join(inputs[:30])})",
-                            subject=member,
-                        )
-                    found.extend(matched)
-                elif member in inputs or member in self.frame.columns:
-                    found.append(member)
-                else:
-                    raise InputError(
-                        missing_column_message(member, self.frame, "feature"), subject=member
-                    )
-        return tuple(dict.fromkeys(found))
+        """Model inputs named by ``selectors``: names, globs or policy feature groups."""
+        inputs = tuple(str(c) for c in self.targets.features().columns)
+        return resolve_features(selectors, inputs, self.frame, self.feature_groups)
 
     def proxy_scores(
         self, protected: str, candidates: Sequence[str] | None, measure: str

@@ -19,7 +19,7 @@ from rulecheck.engines.groupstats import missing_column_message
 from rulecheck.engines.targets import matches
 from rulecheck.errors import InputError
 
-__all__ = ["DTYPES", "apply_dtypes", "describe_where", "where_mask"]
+__all__ = ["DTYPES", "apply_dtypes", "describe_where", "select_rows", "where_mask"]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -79,6 +79,37 @@ def where_mask(frame: pd.DataFrame, conditions: Sequence[Condition]) -> BoolArra
             subject="where",
         )
     return keep
+
+
+def select_rows(
+    frame: pd.DataFrame, where: Sequence[Condition], drop_missing: Sequence[str] = ()
+) -> tuple[BoolArray, tuple[str, ...]]:
+    """Rows a rule judges: those matching ``where`` with no missing ``drop_missing`` value.
+
+    Returns the mask and notes that say which rows those are, for the verdict.
+    """
+    notes: list[str] = []
+    keep = where_mask(frame, where)
+    if where:
+        notes.append(
+            f"Slice: {describe_where(where)} ({int(keep.sum()):,} of {len(frame):,} rows)."
+        )
+    if drop_missing:
+        for column in drop_missing:
+            if column not in frame.columns:
+                raise InputError(
+                    missing_column_message(column, frame, "group column"), subject=column
+                )
+        absent = frame[list(drop_missing)].isna().any(axis=1).to_numpy() & keep
+        if absent.any():
+            notes.append(
+                f"Dropped {int(absent.sum()):,} rows with a missing {' or '.join(drop_missing)} "
+                "(missing: drop)."
+            )
+            keep &= ~absent
+        if not keep.any():
+            raise InputError(f"no rows left after dropping missing {', '.join(drop_missing)}")
+    return keep, tuple(notes)
 
 
 def apply_dtypes(frame: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:

@@ -27,7 +27,7 @@ __all__ = [
     "Verdict",
 ]
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 
 Scalar = str | int | float | bool
 Severity = Literal["error", "warning"]

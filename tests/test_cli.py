@@ -124,7 +124,7 @@ def test_json_report_is_complete(workdir: Path, capsys: pytest.CaptureFixture[st
     code, out, _ = run(capsys, "check", str(write_policy(workdir, dp=0.1)), "--format", "json")
     assert code == 1
     report = json.loads(out)
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["exit_code"] == 1
     assert report["policy"]["name"] == "cli-test"
     assert len(report["policy"]["sha256"]) == 64

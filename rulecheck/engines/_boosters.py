@@ -131,7 +131,45 @@ def _in_model_order(adapter: ModelAdapter, X: pd.DataFrame) -> pd.DataFrame:
     return X[list(columns)]
 
 
-class LightGBMAdapter(ModelAdapter):
+class _NativeBooster(ModelAdapter):
+    """What LightGBM's and XGBoost's native Boosters share: column order, the model's own
+    categories, and probabilities either from the model or from its margins through the link.
+
+    Subclasses set ``_margin_mode``, ``_probability_mode`` and ``_categorical`` and implement
+    ``margins`` and ``_output`` (the booster's plain prediction).
+    """
+
+    _margin_mode: bool
+    _probability_mode: bool
+    _categorical: Categorical | XGBCategorical | None
+
+    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        X = _in_model_order(self, X)
+        return X if self._categorical is None else self._categorical.cast(X, self._notes)
+
+    def _output(self, X: pd.DataFrame) -> FloatArray:
+        raise NotImplementedError
+
+    @property
+    def has_proba(self) -> bool:
+        return self._classes is not None
+
+    @property
+    def has_margins(self) -> bool:
+        return self._classes is not None and not self._probability_mode
+
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        if self._margin_mode:
+            return link(self.margins(X))
+        return two_columns(self._output(X))
+
+    def predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
+        if self._classes is not None:
+            return self._labels(self.predict_proba(X))
+        return self._output(X)
+
+
+class LightGBMAdapter(_NativeBooster):
     """A native LightGBM ``Booster`` (``lgb.train`` or a ``.txt`` / ``.lgb`` model file)."""
 
     kind = "lightgbm"
@@ -181,30 +219,11 @@ class LightGBMAdapter(ModelAdapter):
         # LightGBM replaces whitespace in feature names by underscores when it trains.
         return re.sub(r"\s", "_", column)
 
-    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = _in_model_order(self, X)
-        return X if self._categorical is None else self._categorical.cast(X, self._notes)
-
-    @property
-    def has_proba(self) -> bool:
-        return self._classes is not None
-
-    @property
-    def has_margins(self) -> bool:
-        return self._classes is not None and not self._probability_mode
-
     def margins(self, X: pd.DataFrame) -> FloatArray:
         return np.asarray(self._raw.predict(self.prepare(X), raw_score=True), dtype=np.float64)
 
-    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
-        if self._margin_mode:
-            return link(self.margins(X))
-        return two_columns(np.asarray(self._raw.predict(self.prepare(X)), dtype=np.float64))
-
-    def predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
-        if self._classes is not None:
-            return self._labels(self.predict_proba(X))
-        return np.asarray(self._raw.predict(self.prepare(X)))
+    def _output(self, X: pd.DataFrame) -> FloatArray:
+        return np.asarray(self._raw.predict(self.prepare(X)), dtype=np.float64)
 
     def explainable(self) -> Explainable:
         booster = self._raw
@@ -268,7 +287,7 @@ class XGBCategorical:
         return self.known.cast(X, notes)
 
 
-class XGBoostAdapter(ModelAdapter):
+class XGBoostAdapter(_NativeBooster):
     """A native XGBoost ``Booster`` (``xgb.train`` or a ``.json`` / ``.ubj`` model file)."""
 
     kind = "xgboost"
@@ -318,10 +337,6 @@ class XGBoostAdapter(ModelAdapter):
         cats = xgboost_categories(booster)
         self._categorical = XGBCategorical(cats) if cats else None
 
-    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = _in_model_order(self, X)
-        return X if self._categorical is None else self._categorical.cast(X, self._notes)
-
     def _call(self, X: Any, **kwargs: Any) -> FloatArray:
         import xgboost
 
@@ -333,25 +348,10 @@ class XGBoostAdapter(ModelAdapter):
         )
         return np.asarray(out, dtype=np.float64)
 
-    @property
-    def has_proba(self) -> bool:
-        return self._classes is not None
-
-    @property
-    def has_margins(self) -> bool:
-        return self._classes is not None and not self._probability_mode
-
     def margins(self, X: pd.DataFrame) -> FloatArray:
         return self._call(X, output_margin=True)
 
-    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
-        if self._margin_mode:
-            return link(self.margins(X))
-        return two_columns(self._call(X))
-
-    def predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
-        if self._classes is not None:
-            return self._labels(self.predict_proba(X))
+    def _output(self, X: pd.DataFrame) -> FloatArray:
         return self._call(X)
 
     def explainable(self) -> Explainable:

@@ -1,11 +1,12 @@
 """Group metrics: rulecheck's engine vs fairlearn MetricFrame, same data, same run.
 
-    python benchmarks/bench_fairness.py [--rows 1000000] [--groups 20] [--repeat 3]
+    python benchmarks/bench_fairness.py [--rows 1000000] [--groups 20] [--repeat 3] [--weighted]
 
 Computes 8 count-based metrics per group for a binary label and binary predictions, once with
 rulecheck (factorize the group column, one bincount of confusion counts, ratios) and once with
 fairlearn's MetricFrame using fairlearn's and scikit-learn's metric functions. Prints both
-times, the ratio, and the largest difference over every defined value. Also times
+times, the ratio, and the largest difference over every defined value (with `--weighted`, both
+weighted by the same random sample weights: fairlearn through `sample_params`). Also times
 `import rulecheck`, `rulecheck validate` and a full `rulecheck check` of the COMPAS example.
 """
 
@@ -46,14 +47,15 @@ def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, object]:
     return best, result
 
 
-def rulecheck_metrics(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def rulecheck_metrics(frame: pd.DataFrame, weighted: bool = False) -> dict[str, np.ndarray]:
     from rulecheck.engines.context import DataContext, TargetSpec
 
-    context = DataContext(frame, TargetSpec(label="y", prediction="p"))
+    spec = TargetSpec(label="y", prediction="p", sample_weight="w" if weighted else None)
+    context = DataContext(frame, spec)
     return {m: np.array(context.group_metric(m, ("g",)).values, dtype=float) for m in METRICS}
 
 
-def fairlearn_metrics(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def fairlearn_metrics(frame: pd.DataFrame, weighted: bool = False) -> dict[str, np.ndarray]:
     from fairlearn.metrics import (
         MetricFrame,
         false_negative_rate,
@@ -74,8 +76,13 @@ def fairlearn_metrics(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         "accuracy": accuracy_score,
         "balanced_accuracy": balanced_accuracy_score,
     }
+    weights = {m: {"sample_weight": frame["w"].to_numpy()} for m in metrics} if weighted else None
     mf = MetricFrame(
-        metrics=metrics, y_true=frame["y"], y_pred=frame["p"], sensitive_features=frame["g"]
+        metrics=metrics,
+        y_true=frame["y"],
+        y_pred=frame["p"],
+        sensitive_features=frame["g"],
+        sample_params=weights,
     )
     by_group = mf.by_group.sort_index()
     return {m: by_group[m].to_numpy(dtype=float) for m in METRICS}
@@ -95,6 +102,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--weighted", action="store_true", help="sample weights (fairlearn: sample_params)"
+    )
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -104,10 +114,12 @@ def main() -> None:
             "g": names[rng.integers(0, args.groups, args.rows)],
             "y": rng.integers(0, 2, args.rows),
             "p": rng.integers(0, 2, args.rows),
+            "w": rng.uniform(0.0, 5.0, args.rows),
         }
     )
-    ours_time, ours = best_of(args.repeat, lambda: rulecheck_metrics(frame))
-    theirs_time, theirs = best_of(1, lambda: fairlearn_metrics(frame))
+    weighted = args.weighted
+    ours_time, ours = best_of(args.repeat, lambda: rulecheck_metrics(frame, weighted))
+    theirs_time, theirs = best_of(1, lambda: fairlearn_metrics(frame, weighted))
     assert isinstance(ours, dict)
     assert isinstance(theirs, dict)
     diff = max(float(np.nanmax(np.abs(ours[m] - theirs[m]))) for m in METRICS)
@@ -135,12 +147,12 @@ def main() -> None:
     )
     print()
     print(
-        "| rows | groups | metrics | rulecheck (s) | fairlearn MetricFrame (s) | speed-up | max abs diff |"
+        "| rows | groups | metrics | weighted | rulecheck (s) | fairlearn MetricFrame (s) | speed-up | max abs diff |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     print(
-        f"| {args.rows:,} | {args.groups} | {len(METRICS)} | {ours_time:.3f} | {theirs_time:.2f} | "
-        f"{theirs_time / ours_time:.0f}x | {diff:.1e} |"
+        f"| {args.rows:,} | {args.groups} | {len(METRICS)} | {'yes' if weighted else 'no'} | "
+        f"{ours_time:.3f} | {theirs_time:.2f} | {theirs_time / ours_time:.0f}x | {diff:.1e} |"
     )
     print()
     print("| command | time (s, best of 5) |")

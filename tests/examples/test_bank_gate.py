@@ -2,7 +2,8 @@
 
 Every figure checked here is recomputed without rulecheck: LightGBM's raw margins through a
 hand-written sigmoid, XGBoost's own probabilities, pandas for the weighted group rates and
-scikit-learn for the weighted AUC and log loss. The README's report block must be the real one.
+scikit-learn for the weighted AUC and log loss. The README's report block is checked by
+tests/examples/test_readme_outputs.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-import rulecheck
-from rulecheck.report.text import render
 from rulecheck.verdict import Report, Verdict
+from tests.conftest import EvaluateOnce
 
 lgb = pytest.importorskip("lightgbm")
 xgb = pytest.importorskip("xgboost")
@@ -42,11 +42,12 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def report() -> Report:
-    """The gate as the README runs it: from the repository root, with a relative path."""
+def report(evaluate_once: EvaluateOnce) -> Report:
+    """The gate as the README runs it: from the repository root, with a relative path (the run
+    is shared with the README's output test, tests/examples/test_readme_outputs.py)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(EXAMPLE.parents[1])
-        return rulecheck.evaluate(Path("examples/bank_gate/policy.yaml"))
+        return evaluate_once(Path("examples/bank_gate/policy.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -140,10 +141,3 @@ def test_tree_models_get_treeshap_and_the_loss_fallback_is_noted(report: Report)
     assert dict(drivers.info)["explainer"] == "permutation"
     assert dict(drivers.info)["rows"] == 100
     assert any("TreeSHAP cannot explain the log loss" in note for note in drivers.notes)
-
-
-def test_readme_shows_the_real_report(report: Report) -> None:
-    readme = (EXAMPLE / "README.md").read_text(encoding="utf-8")
-    marker = "It exits with code 1, because six error-severity rules fail:\n\n```\n"
-    start = readme.index(marker) + len(marker)
-    assert render(report) == readme[start : readme.index("```\n", start)]

@@ -20,7 +20,6 @@ from sklearn.metrics import log_loss
 
 import rulecheck
 from rulecheck.engines.losses import LossRegistry
-from rulecheck.report.text import render
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom_loss"
 
@@ -100,15 +99,3 @@ def test_policy_gives_the_designed_verdicts(registry: LossRegistry) -> None:
         assert got[rule_id][0] == status, (rule_id, report.verdicts)
         assert got[rule_id][1] == pytest.approx(value, abs=1e-5), rule_id
     assert report.exit_code() == rulecheck.ExitCode.VIOLATIONS
-
-
-def test_readme_shows_the_real_text_report(
-    registry: LossRegistry, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The report printed in the README is what run.py prints (run from the repository root)."""
-    monkeypatch.chdir(EXAMPLE.parents[1])
-    report = rulecheck.evaluate(Path("examples/custom_loss/policy.yaml"), loss_registry=registry)
-    readme = (EXAMPLE / "README.md").read_text(encoding="utf-8")
-    marker = "exit with code 1, because one rule fails on purpose:\n\n```\n"
-    start = readme.index(marker) + len(marker)
-    assert render(report) == readme[start : readme.index("```\n", start)]

@@ -14,6 +14,7 @@ import pytest
 
 import rulecheck
 from rulecheck.verdict import Report, Verdict
+from tests.conftest import EvaluateOnce
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -52,23 +53,26 @@ EXPECTED: dict[str, dict[str, tuple[str, float]]] = {
 }
 
 
-def _evaluate(name: str) -> Report:
-    return rulecheck.evaluate(EXAMPLES / name / "policy.yaml")
+def _evaluate(name: str, evaluate_once: EvaluateOnce) -> Report:
+    """As the README runs it: from the repository root (the run is shared with its README test)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(EXAMPLES.parent)
+        return evaluate_once(Path("examples") / name / "policy.yaml")
 
 
 @pytest.fixture(scope="module")
-def german_credit() -> Report:
-    return _evaluate("german_credit")
+def german_credit(evaluate_once: EvaluateOnce) -> Report:
+    return _evaluate("german_credit", evaluate_once)
 
 
 @pytest.fixture(scope="module")
-def compas() -> Report:
-    return _evaluate("compas")
+def compas(evaluate_once: EvaluateOnce) -> Report:
+    return _evaluate("compas", evaluate_once)
 
 
 @pytest.fixture(scope="module")
-def adult() -> Report:
-    return _evaluate("adult")
+def adult(evaluate_once: EvaluateOnce) -> Report:
+    return _evaluate("adult", evaluate_once)
 
 
 def _by_id(report: Report) -> dict[str, Verdict]:

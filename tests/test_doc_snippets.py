@@ -193,3 +193,15 @@ def _assert_shown_fields_match(shown: Any, real: Any, where: str) -> None:
         assert shown == real or shown == round(real, 4), (where, shown, real)
     else:
         assert shown == real, (where, shown, real)
+
+
+def test_ci_runs_the_readme_commands_verbatim() -> None:
+    """.ci/run runs the README's test command as shown, and the README's first command."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    (command,) = re.findall(r"^TEST_COMMAND='(.+)'$", ci, re.M)
+    (quickstart,) = _snippets([ROOT / "README.md"], "bash")[:1]
+    lines = quickstart.text.splitlines()
+    assert command in lines
+    assert "python -m venv .venv && . .venv/bin/activate" in lines
+    assert "pip install -e . && rulecheck check examples/german_credit/policy.yaml" in lines
+    assert "\nrulecheck check examples/german_credit/policy.yaml > /dev/null\n" in ci

@@ -33,29 +33,37 @@ class EvaluateOnce:
     which calls ``rulecheck.evaluation.evaluate``; patch that name with this object). Only calls
     that give a policy file and no other argument are cached, keyed by the working directory and
     the policy file as given (it appears in the report) and its sha256; every other call runs.
+    The process-wide loss registry is not part of the key: a policy that names a custom loss
+    must be evaluated with its loss registered every time (only test_readme_outputs does so).
     """
 
     def __init__(self) -> None:
         from rulecheck.evaluation import evaluate
 
         self._evaluate = evaluate
+        self._signature = inspect.signature(evaluate)
         self._defaults = {
             name: p.default
-            for name, p in inspect.signature(evaluate).parameters.items()
+            for name, p in self._signature.parameters.items()
             if p.default is not inspect.Parameter.empty
         }
         self._reports: dict[tuple[str, str, str], Report] = {}
-        self.runs = 0
+        self.runs = 0  # evaluations made
+        self.hits = 0  # evaluations reused
 
     def __call__(self, policy: Policy | str | Path, *args: Any, **kwargs: Any) -> Report:
         if not isinstance(policy, Policy):
             policy = load_policy(policy)
-        if args or any(kwargs[k] is not self._defaults[k] for k in kwargs) or policy.file is None:
+        given = self._signature.bind(policy, *args, **kwargs).arguments
+        overrides = {k: v for k, v in given.items() if k != "policy" and v is not self._defaults[k]}
+        if overrides or policy.file is None:
             return self._evaluate(policy, *args, **kwargs)
         key = (os.getcwd(), policy.file, policy.sha256)
         if key not in self._reports:
             self.runs += 1
             self._reports[key] = self._evaluate(policy)
+        else:
+            self.hits += 1
         return self._reports[key]
 
 

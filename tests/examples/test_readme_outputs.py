@@ -103,6 +103,16 @@ def test_every_report_block_and_check_command_is_marked(readme: Path) -> None:
         assert command in commands, f"{command!r} is shown without its output"
 
 
+def test_the_cli_reuses_the_shared_evaluation(
+    evaluate_once: EvaluateOnce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = "rulecheck check examples/compas/policy.yaml"
+    runs, hits = evaluate_once.runs, evaluate_once.hits
+    first = _run_cli(command, evaluate_once, monkeypatch)
+    assert _run_cli(command, evaluate_once, monkeypatch) == first
+    assert (evaluate_once.runs - runs, evaluate_once.hits - hits) in {(0, 2), (1, 1)}
+
+
 @pytest.mark.parametrize("shown", SHOWN, ids=lambda s: s.id)
 def test_readme_shows_the_real_output(
     shown: Shown,

@@ -8,6 +8,9 @@
   ``report`` it makes has no ERROR verdict.
 - ```toml: parses, and an entry point is in rulecheck's group and names ``module:function``.
 - ```json in docs/report.md: its fields equal the real report of the COMPAS example.
+- ```bash / ```console: every `rulecheck ...` command parses with the CLI's own parser, an
+  `explain` names a registered kind and a `check` of an example names an existing policy.
+  .ci/run runs the README's test command verbatim.
 
 A snippet that is deliberately not one of these is marked by the line before its fence:
 ``<!-- snippet: not-a-policy -->`` (not tested) or ``<!-- snippet: invalid -->`` (a policy that
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import textwrap
 import tomllib
 from dataclasses import dataclass
@@ -28,10 +32,12 @@ import pytest
 import yaml
 
 import rulecheck
+from rulecheck import cli
 from rulecheck.engines import losses
 from rulecheck.engines.losses import ENTRY_POINT_GROUP, LossRegistry
 from rulecheck.errors import PolicyError
 from rulecheck.policy import Policy
+from rulecheck.rules import KINDS
 from rulecheck.verdict import Status
 from tests.conftest import EvaluateOnce
 
@@ -205,3 +211,32 @@ def test_ci_runs_the_readme_commands_verbatim() -> None:
     assert "python -m venv .venv && . .venv/bin/activate" in lines
     assert "pip install -e . && rulecheck check examples/german_credit/policy.yaml" in lines
     assert "\nrulecheck check examples/german_credit/policy.yaml > /dev/null\n" in ci
+
+
+def _shown_commands() -> list[tuple[str, list[str]]]:
+    """Every `rulecheck ...` command in a bash or console block: (where, argv without 'rulecheck')."""
+    found = []
+    for snippet in _snippets(YAML_DOCS, "bash") + _snippets(YAML_DOCS, "console"):
+        for line in snippet.text.splitlines():
+            for part in line.removeprefix("$ ").split("&&"):
+                argv = shlex.split(part.split(">")[0], comments=True)
+                if argv[:1] == ["rulecheck"]:
+                    found.append((f"{snippet.id}: {shlex.join(argv)}", argv[1:]))
+    return found
+
+
+COMMANDS = _shown_commands()
+
+
+def test_docs_show_commands() -> None:
+    assert {argv[0] for _, argv in COMMANDS} >= {"check", "validate", "explain", "list-rules"}
+
+
+@pytest.mark.parametrize(("where", "argv"), COMMANDS, ids=[w for w, _ in COMMANDS])
+def test_shown_command_parses(where: str, argv: list[str]) -> None:
+    """Every shown command has valid options, an existing example and a registered kind."""
+    args = cli._parser().parse_args(argv)
+    if args.command == "explain":
+        assert args.kind in KINDS
+    if args.command == "check" and args.policy.startswith("examples/"):
+        assert (ROOT / args.policy).is_file()

@@ -42,7 +42,7 @@ class Target(BaseModel):
     CLI flags and :func:`rulecheck.evaluate` arguments override these values.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
 
     data: str | None = Field(
         default=None, description="Data file: CSV (optionally .gz) or Parquet."
@@ -131,7 +131,7 @@ FeatureGroupName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")]
 class Policy(BaseModel):
     """A versioned set of rules about one model (or one column of predictions)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
 
     version: Literal[1] = Field(description="Policy format version; this is version 1.")
     name: str = Field(min_length=1, description="Name of the policy, shown in reports.")
@@ -381,8 +381,16 @@ def _problem(error: Mapping[str, Any], data: Any, spans: SourceMap) -> PolicyPro
     else:
         span = spans.value(path)
         if kind.endswith(("_type", "_parsing")):
-            message = f"{message} (got {_type_name(error.get('input'))} {error.get('input')!r})"
+            message = (
+                f"{message} (got {_type_name(error.get('input'))} {_clip(error.get('input'))})"
+            )
     return PolicyProblem(span, location, message, kind)
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, shortened: a policy value may be a 10 MB string or a 4000-digit number."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**limit else "a huge number"
+    return text if len(text) <= limit else text[: limit - 4] + "...'"[: 4 if text[0] == "'" else 3]
 
 
 def _type_name(value: Any) -> str:

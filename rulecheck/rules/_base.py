@@ -133,7 +133,7 @@ class EvalContext(Protocol):
 class RuleBase(BaseModel):
     """Fields shared by every rule kind."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
 
     summary: ClassVar[str] = ""
 

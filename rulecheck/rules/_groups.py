@@ -48,7 +48,7 @@ GroupSelector = GroupLabel | dict[str, GroupLabel]
 class GroupOptions(BaseModel):
     """Fields of every grouped rule (mixed into the rule models; carries no behaviour of its own)."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
 
     by: str | list[str] = Field(
         min_length=1,

@@ -372,8 +372,8 @@ def _problem(error: Mapping[str, Any], data: Any, spans: SourceMap) -> PolicyPro
     elif kind == "string_pattern_mismatch" and path and path[-1] == "id":
         span = spans.value(path)
         message = (
-            f"rule id {error.get('input')!r} is not valid: use letters, digits, '_', '.' and '-', "
-            "starting with a letter or digit"
+            f"rule id {_clip(error.get('input'))} is not valid: use letters and digits (any "
+            "script), '_', '.' and '-', starting with a letter or digit"
         )
     elif kind in ("model_type", "dict_type") and "input" in error:
         span = spans.value(path)

@@ -189,3 +189,43 @@ def test_fifty_megabyte_policy_is_handled_in_seconds(
     elapsed = time.perf_counter() - start
     assert code == 0, err[:2000]
     assert elapsed < 30  # about 2 s here
+
+
+@pytest.mark.parametrize(
+    "rule_id", ["公平-dp", "égalité", "e\u0301galite", "١٢٣", "dp_1.x", "x" * 100]
+)
+def test_rule_ids_in_any_script_are_accepted(rule_id: str) -> None:
+    text = (
+        f"version: 1\nname: n\nrules:\n  - {{id: '{rule_id}', kind: demographic_parity, by: s}}\n"
+    )
+    assert policy_from_text(text, "p.yaml").rules[0].id == rule_id
+
+
+@pytest.mark.parametrize(
+    "rule_id",
+    [
+        "-dp",
+        "_dp",
+        "dp sex",
+        "a<b",
+        "a>b",
+        "a&b",
+        'a\\"b',
+        "a''b",
+        "a\\tb",
+        "a\\u0007b",
+        "a\\u200bb",
+        "a\\u00a0b",
+        "a/b",
+        "x" * 101,
+    ],
+)
+def test_rule_ids_that_break_xml_or_sarif_are_refused(rule_id: str) -> None:
+    text = (
+        f'version: 1\nname: n\nrules:\n  - {{id: "{rule_id}", kind: demographic_parity, by: s}}\n'
+    )
+    with pytest.raises(PolicyError) as caught:
+        policy_from_text(text, "p.yaml")
+    (problem,) = caught.value.problems
+    assert problem.type in ("string_pattern_mismatch", "string_too_long")
+    assert (problem.span.line, problem.span.column) == (4, 10)

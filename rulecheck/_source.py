@@ -279,7 +279,9 @@ class _Builder:
             raise self.error(
                 node, "empty value (null): give a value or remove the key", "null_value"
             )
-        if path is not None and not isinstance(value, str) and node.style is None:
+        if (
+            path is not None and not isinstance(value, str) and not node.style
+        ):  # plain ("" in libyaml)
             self.typed[path] = node.value  # the text a bool or number was written as
         return value
 

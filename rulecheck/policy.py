@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from rulecheck._settings import AttributionSettings
 from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
+from rulecheck._traps import TRAP_TYPE, type_traps, yaml_reading
 from rulecheck.errors import PolicyError, PolicyProblem
 from rulecheck.rules import KINDS, Rule
 from rulecheck.rules._where import WHERE_DESCRIPTION, WHERE_TAGS, Where, WhereBounds, WhereOps
@@ -162,6 +163,12 @@ class Policy(BaseModel):
 
     _file: str | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
+    _warnings: tuple[PolicyProblem, ...] = PrivateAttr(default=())
+
+    @property
+    def warnings(self) -> tuple[PolicyProblem, ...]:
+        """Problems that do not stop the policy, e.g. ``positive_label: yes`` read as a boolean."""
+        return self._warnings
 
     @property
     def file(self) -> str | None:
@@ -226,12 +233,20 @@ def policy_from_text(text: str, file: str) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_problem(error, data, spans) for error in exc.errors())
+        problems.extend(
+            _with_yaml_hint(_problem(error, data, spans), error, data, spans)
+            for error in exc.errors()
+        )
         raise PolicyError(problems, text) from None
     if problems:
         raise PolicyError(problems, text)
     policy._file = None if file == "<string>" else file
     policy._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    warnings = [
+        PolicyProblem(spans.value(path), _location(path, data), message, TRAP_TYPE)
+        for path, message in type_traps(data, spans)
+    ]
+    policy._warnings = tuple(sorted(warnings, key=lambda p: (p.span.line, p.span.column)))
     for index, rule in enumerate(policy.rules):
         span = spans.value(("rules", index))
         rule._source = SourceRef(file, span.line, span.column)
@@ -397,3 +412,14 @@ def _type_name(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), type(value).__name__
     )
+
+
+def _with_yaml_hint(
+    problem: PolicyProblem, error: Mapping[str, Any], data: Any, spans: SourceMap
+) -> PolicyProblem:
+    """Say how YAML read a value that fails validation because it was not quoted (``by: yes``)."""
+    text = spans.typed.get(_data_path(error["loc"], data))
+    if text is None or error.get("input") is None:
+        return problem
+    hint = f"; YAML reads {text} as {yaml_reading(error['input'])}: quote it"
+    return PolicyProblem(problem.span, problem.location, problem.message + hint, problem.type)

@@ -229,3 +229,28 @@ def test_rule_ids_that_break_xml_or_sarif_are_refused(rule_id: str) -> None:
     (problem,) = caught.value.problems
     assert problem.type in ("string_pattern_mismatch", "string_too_long")
     assert (problem.span.line, problem.span.column) == (4, 10)
+
+
+def test_huge_integers_do_not_crash_float_conversion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rulecheck._measures import same_value
+
+    huge = 10**400
+    assert not same_value(huge, "1")
+    assert not same_value(huge, 1.0)
+    assert same_value(huge, huge)
+    frame = "sex,y,p\n" + "f,1,1\nm,0,1\nf,0,0\nm,1,0\n" * 5
+    (tmp_path / "data.csv").write_text(frame, encoding="utf-8")
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "version: 1\nname: n\n"
+        f"target: {{data: data.csv, label: y, prediction: p, positive_label: {'9' * 400}}}\n"
+        "rules: [{id: eo, kind: equal_opportunity, by: sex, reference_group: " + "7" * 400 + "}]\n",
+        encoding="utf-8",
+    )
+    code = cli.main(["check", str(policy)])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err  # ERROR verdicts: the labels and group never occur
+    assert "Traceback" not in err
+    assert "never occurs" in out

@@ -108,8 +108,9 @@ def type_traps(data: Any, spans: SourceMap) -> Iterator[tuple[Path, str]]:
 def not_found_hint(value: object) -> str:
     """For a policy value missing from the data: how YAML may have turned the user's text into it.
 
-    Run-time messages only see the value; the exact source text is in the warning that
-    ``rulecheck validate`` and ``rulecheck check`` print for the same field.
+    Only booleans: an unquoted ``on`` or ``off`` does not match "on"/"off" in the data, while
+    numbers match numerically. Run-time messages only see the value; the exact source text is in
+    the warning that ``rulecheck validate`` and ``rulecheck check`` print for the same field.
     """
     if isinstance(value, bool):
         words = "yes, on or true" if value else "no, off or false"
@@ -117,9 +118,5 @@ def not_found_hint(value: object) -> str:
             f"; the policy gives {yaml_reading(value)}, which is what YAML makes of an unquoted "
             f"{words}: if the data holds that text, quote it in the policy"
         )
-    if isinstance(value, int | float):
-        return (
-            f"; the policy gives {yaml_reading(value)} (YAML reads unquoted 01 or 1.0 as numbers): "
-            "if the data holds that text, quote it in the policy"
-        )
+    # Numbers need no hint: they match numerically ("01" and "1.0" in the data match 1).
     return ""

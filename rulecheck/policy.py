@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from rulecheck._settings import AttributionSettings
 from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
-from rulecheck._traps import TRAP_TYPE, type_traps, yaml_reading
+from rulecheck._traps import TRAP_TYPE, canonical, type_traps, yaml_reading
 from rulecheck.errors import PolicyError, PolicyProblem
 from rulecheck.rules import KINDS, Rule
 from rulecheck.rules._where import WHERE_DESCRIPTION, WHERE_TAGS, Where, WhereBounds, WhereOps
@@ -414,12 +414,19 @@ def _type_name(value: Any) -> str:
     )
 
 
+# Errors about a value's type, where quoting a value YAML retyped (by: yes) may be the fix.
+_TYPE_ERRORS = frozenset({"string_type", "list_type", "literal_error", "dict_type", "model_type"})
+
+
 def _with_yaml_hint(
     problem: PolicyProblem, error: Mapping[str, Any], data: Any, spans: SourceMap
 ) -> PolicyProblem:
     """Say how YAML read a value that fails validation because it was not quoted (``by: yes``)."""
     text = spans.typed.get(_data_path(error["loc"], data))
-    if text is None or error.get("input") is None:
+    value = error.get("input")
+    if text is None or value is None or error["type"] not in _TYPE_ERRORS:
         return problem
+    if error["type"] != "string_type" and text == canonical(value):
+        return problem  # `version: 2` or `by: 2`'s list_type: quoting would not help
     hint = f"; YAML reads {text} as {yaml_reading(error['input'])}: quote it"
     return PolicyProblem(problem.span, problem.location, problem.message + hint, problem.type)

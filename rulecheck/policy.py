@@ -238,6 +238,7 @@ def policy_from_text(text: str, file: str) -> Policy:
             for error in exc.errors()
         )
         raise PolicyError(problems, text) from None
+    problems.extend(_booleans_as_numbers(policy, data, spans))
     if problems:
         raise PolicyError(problems, text)
     policy._file = None if file == "<string>" else file
@@ -430,3 +431,39 @@ def _with_yaml_hint(
         return problem  # `version: 2` or `by: 2`'s list_type: quoting would not help
     hint = f"; YAML reads {text} as {yaml_reading(error['input'])}: quote it"
     return PolicyProblem(problem.span, problem.location, problem.message + hint, problem.type)
+
+
+def _booleans_as_numbers(policy: Policy, data: Any, spans: SourceMap) -> list[PolicyProblem]:
+    """``max_difference: yes`` validates as 1.0 (pydantic takes a bool for a number): refuse it."""
+    problems: list[PolicyProblem] = []
+    for path, text in spans.typed.items():
+        written = _walk(data, path)
+        if not isinstance(written, bool):
+            continue
+        validated = _walk(policy, path)
+        if isinstance(validated, int | float) and not isinstance(validated, bool):
+            problems.append(
+                PolicyProblem(
+                    spans.value(path),
+                    _location(path, data),
+                    f"expected a number, got {text} (YAML reads unquoted yes/no/on/off/true/false "
+                    "as booleans)",
+                    "bool_as_number",
+                )
+            )
+    return problems
+
+
+def _walk(node: Any, path: Path) -> Any:
+    """The value at ``path`` in plain data or in validated models; None where there is none."""
+    for segment in path:
+        if isinstance(segment, int):
+            ok = isinstance(node, list | tuple) and 0 <= segment < len(node)
+            node = node[segment] if ok else None
+        elif isinstance(node, dict):
+            node = node.get(segment)
+        elif isinstance(node, BaseModel):
+            node = getattr(node, segment, None)
+        else:
+            return None
+    return node

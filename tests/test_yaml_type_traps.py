@@ -131,3 +131,27 @@ def test_check_names_the_yaml_boolean_when_the_data_holds_on(
     assert "reference_group sw=True does not occur in the data" in out
     assert "positive_label True never occurs" in out
     assert out.count(hint) == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "column"),
+    [
+        ("max_difference: yes", 21),
+        ("min_group_size: on", 21),
+        ("max_increase: off", 19),
+        ("where: {age: {gt: true}}", 23),
+    ],
+)
+def test_a_boolean_where_a_number_is_expected_is_refused(line: str, column: int) -> None:
+    text = f"version: 1\nname: n\nrules:\n  - id: a\n    kind: demographic_parity\n    by: s\n    {line}\n"
+    with pytest.raises(PolicyError) as caught:
+        policy_from_text(text, "p.yaml")
+    (problem,) = caught.value.problems
+    assert problem.type == "bool_as_number"
+    assert (problem.span.line, problem.span.column) == (7, column)
+    assert "YAML reads unquoted yes/no/on/off/true/false as booleans" in problem.message
+
+
+def test_booleans_in_boolean_fields_are_fine() -> None:
+    text = "version: 1\nname: n\ntarget: {baseline_for_all: yes}\nrules:\n  - {id: a, kind: demographic_parity, by: s}\n"
+    assert policy_from_text(text, "p.yaml").target is not None

@@ -88,13 +88,15 @@ def _as_number(value: object) -> float | None:
     """A number for numbers, bools and numeric strings ("1", "1.0", " 2e3 "); else None."""
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
             return float(value.strip())
-        except ValueError:
-            return None
+    except ValueError:
+        return None
+    except OverflowError:  # a 400-digit integer from a policy is no float, and equals none
+        return None
     return None
 
 

@@ -19,7 +19,7 @@ OutputName = Literal["auto", "log_odds", "probability", "raw"]
 class AttributionSettings(BaseModel):
     """How attributions are computed: once per run, shared by every rule that needs them."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
 
     explainer: ExplainerName = Field(
         default="auto",

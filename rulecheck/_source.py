@@ -35,11 +35,19 @@ class Span:
         last = min(len(lines), self.line + context)
         width = len(str(last))
         out: list[str] = []
+        # Long lines (a 10 MB description) are cut to a window around the column.
+        start = max(0, self.column - 1 - _SNIPPET_WIDTH // 2)
         for number in range(first, last + 1):
-            out.append(f"  {number:>{width}} | {lines[number - 1]}")
+            line = lines[number - 1]
+            if len(line) > _SNIPPET_WIDTH:
+                line = line[start : start + _SNIPPET_WIDTH] + "..."
+            out.append(f"  {number:>{width}} | {line}")
             if number == self.line:
-                out.append(f"  {' ' * width} | {' ' * (self.column - 1)}^")
+                out.append(f"  {' ' * width} | {' ' * (self.column - 1 - start)}^")
         return "\n".join(out)
+
+
+_SNIPPET_WIDTH = 120
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,9 @@ class SourceMap:
     file: str
     values: Mapping[Path, Span] = field(default_factory=dict)
     keys: Mapping[Path, Span] = field(default_factory=dict)
+    # The source text of each unquoted scalar that YAML read as a bool or number (e.g. "yes",
+    # "01"), so that validation can warn where the user probably meant a string.
+    typed: Mapping[Path, str] = field(default_factory=dict)
 
     def value(self, path: Path) -> Span:
         """Span of the value at ``path``, or of its nearest ancestor that has one."""
@@ -69,7 +80,8 @@ class SourceMap:
 
 
 class YamlSyntaxError(Exception):
-    """The text is not YAML we accept: syntax error, duplicate key, null value or non-string key."""
+    """The text is not YAML we accept: syntax error, duplicate key, null value, non-string key,
+    an unsupported tag, a recursive or exploding alias, or nesting that is too deep."""
 
     def __init__(self, message: str, span: Span, kind: str) -> None:
         self.message = message
@@ -86,8 +98,38 @@ def _span(file: str, node: yaml.Node) -> Span:
     return Span(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# Tags a policy may use. Everything else (``!!binary``, ``!!set``, ``!!omap``, ``!!pairs``,
+# ``!!python/...``, ``!custom``) is refused with its position rather than built into a value that
+# pydantic would coerce in surprising ways (bytes into a str field, a set into a list).
+_STR = "tag:yaml.org,2002:str"
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+
+# A policy is a few levels deep; anything much deeper is a mistake or an attack, and building it
+# recursively would hit Python's recursion limit.
+MAX_DEPTH = 200
+# Nodes that aliases may add beyond the document's own nodes: a few hundred bytes of anchors
+# referring to each other ("billion laughs") would otherwise expand into billions of values.
+MAX_ALIAS_NODES = 100_000
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
-    """Parse one YAML document into plain Python data and its :class:`SourceMap`."""
+    """Parse one YAML document into plain Python data and its :class:`SourceMap`.
+
+    Scalars become str, int, float or bool. YAML timestamps (``expires: 2026-11-30``) stay the
+    text they were written as (a date that does not exist, like ``2026-13-45``, is then simply a
+    string for validation to judge); other tags, recursive or exploding aliases and nesting
+    deeper than :data:`MAX_DEPTH` are refused with a :class:`YamlSyntaxError` at their position.
+    """
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -102,45 +144,147 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         raise YamlSyntaxError(f"YAML error: {exc}", Span(file, 1, 1), "yaml_syntax") from None
     finally:
         loader.dispose()
-    values: dict[Path, Span] = {}
-    keys: dict[Path, Span] = {}
     if root is None:
-        return None, SourceMap(file, values, keys)
+        return None, SourceMap(file)
+    builder = _Builder(file, loader)
+    data = builder.build(root, (), 0, False)
+    return data, SourceMap(file, builder.values, builder.keys, builder.typed)
 
-    def build(node: yaml.Node, path: Path) -> Any:
-        values[path] = _span(file, node)
-        if isinstance(node, yaml.MappingNode):
-            loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
-            result: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str):
-                    # Policies name everything with strings; `1: x` or `yes: x` is a mistake.
-                    raise YamlSyntaxError(
-                        f"mapping keys must be strings, got {key!r} (YAML reads yes/no/on/off "
-                        "as booleans and digits as numbers: quote the key)",
-                        _span(file, key_node),
-                        "non_string_key",
-                    )
-                if key in result:
-                    first = keys[(*path, key)]
-                    raise YamlSyntaxError(
-                        f"duplicate key {key!r} (first defined at line {first.line})",
-                        _span(file, key_node),
-                        "duplicate_key",
-                    )
-                keys[(*path, key)] = _span(file, key_node)
-                result[key] = build(value_node, (*path, key))
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [build(item, (*path, index)) for index, item in enumerate(node.value)]
-        value = loader.construct_object(node, deep=True)
-        if value is None:
-            raise YamlSyntaxError(
-                "empty value (null): give a value or remove the key",
-                _span(file, node),
-                "null_value",
+
+class _Builder:
+    """Turns composed YAML nodes into plain data, recording spans (one per path)."""
+
+    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+        self.file = file
+        self.loader = loader
+        self.values: dict[Path, Span] = {}
+        self.keys: dict[Path, Span] = {}
+        self.typed: dict[Path, str] = {}
+        self.built: set[int] = set()
+        self.active: set[int] = set()
+        self.alias_nodes = 0
+        self.alias_entry: Path = ()  # where the alias being expanded is used
+
+    def error(self, node: yaml.Node, message: str, kind: str) -> YamlSyntaxError:
+        return YamlSyntaxError(message, _span(self.file, node), kind)
+
+    def build(self, node: yaml.Node, path: Path, depth: int, aliased: bool) -> Any:
+        if depth > MAX_DEPTH:
+            raise self.error(node, f"nested more than {MAX_DEPTH} levels deep", "too_deep")
+        if id(node) in self.active:
+            raise self.error(node, "recursive YAML alias: a node contains itself", "yaml_alias")
+        # A node built before is reached again through an alias: count what it expands into.
+        if not aliased and id(node) in self.built:
+            aliased, self.alias_entry = True, path
+        if aliased:
+            self.alias_nodes += 1
+            if self.alias_nodes > MAX_ALIAS_NODES:
+                raise YamlSyntaxError(
+                    f"the policy expands YAML aliases into more than {MAX_ALIAS_NODES:,} nodes; "
+                    "use fewer or smaller aliases",
+                    self.keys.get(self.alias_entry) or self.values[self.alias_entry],
+                    "yaml_alias",
+                )
+        self.built.add(id(node))
+        self.values[path] = _span(self.file, node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                if node.tag != _MAP:
+                    raise self.unsupported(node)
+                return self.mapping(node, path, depth, aliased)
+            if node.tag != _SEQ:
+                raise self.unsupported(node)
+            return [
+                self.build(item, (*path, index), depth + 1, aliased)
+                for index, item in enumerate(node.value)
+            ]
+        finally:
+            self.active.discard(id(node))
+
+    def unsupported(self, node: yaml.Node) -> YamlSyntaxError:
+        return self.error(
+            node,
+            f"YAML tag {_short_tag(node.tag)} is not supported in a policy: remove the tag "
+            "(policies hold only strings, numbers, booleans, lists and mappings)",
+            "yaml_tag",
+        )
+
+    def mapping(self, node: yaml.MappingNode, path: Path, depth: int, aliased: bool) -> Any:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE:
+                # YAML merge key (<<: *defaults or <<: [*a, *b]): keys given explicitly win,
+                # then earlier merged mappings over later ones.
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise self.error(
+                            source,
+                            "a merge key (<<) needs a mapping or a list of mappings",
+                            "yaml_merge",
+                        )
+                    part = self.build(source, path, depth, aliased)
+                    for key, value in part.items():
+                        merged.setdefault(key, value)
+                self.values[path] = _span(self.file, node)
+                continue
+            key = self.key(key_node)
+            if key in result:
+                first = self.keys[(*path, key)]
+                raise self.error(
+                    key_node,
+                    f"duplicate key {key!r} (first defined at line {first.line})",
+                    "duplicate_key",
+                )
+            self.keys[(*path, key)] = _span(self.file, key_node)
+            result[key] = self.build(value_node, (*path, key), depth + 1, aliased)
+        return {**{k: v for k, v in merged.items() if k not in result}, **result}
+
+    def key(self, node: yaml.Node) -> str:
+        key = self.scalar(node, None) if isinstance(node, yaml.ScalarNode) else None
+        if not isinstance(key, str):
+            shown = repr(key) if key is not None else "a " + type(node).__name__.lower()[:-4]
+            # Policies name everything with strings; `1: x` or `yes: x` is a mistake.
+            raise self.error(
+                node,
+                f"mapping keys must be strings, got {shown} (YAML reads yes/no/on/off "
+                "as booleans and digits as numbers: quote the key)",
+                "non_string_key",
             )
+        return key
+
+    def scalar(self, node: yaml.ScalarNode, path: Path | None) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise self.unsupported(node)
+        if node.tag in (_TIMESTAMP, _STR):
+            value: Any = node.value  # timestamps are kept as written; see parse_yaml
+        else:
+            try:
+                value = self.loader.construct_object(node, deep=True)
+            except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
+                # e.g. `!!int abc`, `!!bool maybe`, or an integer of more than 4300 digits.
+                raise self.error(
+                    node,
+                    f"cannot read {_short_tag(node.tag)} value {_clip(node.value)}: quote it "
+                    "or write a plain value",
+                    "yaml_value",
+                ) from None
+        if value is None:
+            raise self.error(
+                node, "empty value (null): give a value or remove the key", "null_value"
+            )
+        if (
+            path is not None and not isinstance(value, str) and not node.style
+        ):  # plain ("" in libyaml)
+            self.typed[path] = node.value  # the text a bool or number was written as
         return value
 
-    return build(root, ()), SourceMap(file, values, keys)
+
+def _clip(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")

@@ -125,6 +125,7 @@ def _check(args: argparse.Namespace) -> int:
     if not policy_path.is_file():
         raise InputError(f"policy file {args.policy!r} does not exist")
     policy = load_policy(policy_path)
+    print(*(w.warning() + "\n" for w in policy.warnings), sep="", file=sys.stderr, end="")
     if args.output:
         _refuse_input_overwrite(Path(args.output), policy_path, policy, args)
     positive: str | int | float | None = args.positive_label
@@ -225,6 +226,7 @@ def _validate(paths: Sequence[str]) -> int:
             print(f"rulecheck: error: cannot read {name}: {exc}", file=sys.stderr)
             code = ExitCode.USAGE_ERROR
             continue
+        print(*(w.warning() + "\n" for w in policy.warnings), sep="", file=sys.stderr, end="")
         count = len(policy.rules)
         print(f"{name}: ok ({count} rule{'s' if count != 1 else ''})")
     return int(code)

@@ -47,6 +47,11 @@ class PolicyProblem:
         where = f"{self.location}: " if self.location else ""
         return f"{self.span.where()}: {where}{self.message} [{self.type}]"
 
+    def warning(self) -> str:
+        """One line for a problem that does not stop the policy: ``file:line:col: warning: ...``."""
+        where = f"{self.location}: " if self.location else ""
+        return f"{self.span.where()}: warning: {where}{self.message} [{self.type}]"
+
 
 class PolicyError(RulecheckError):
     """The policy is invalid; ``problems`` lists every problem found, sorted by position."""

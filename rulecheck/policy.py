@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from rulecheck._settings import AttributionSettings
 from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
+from rulecheck._traps import TRAP_TYPE, canonical, type_traps, yaml_reading
 from rulecheck.errors import PolicyError, PolicyProblem
 from rulecheck.rules import KINDS, Rule
 from rulecheck.rules._where import WHERE_DESCRIPTION, WHERE_TAGS, Where, WhereBounds, WhereOps
@@ -42,7 +43,7 @@ class Target(BaseModel):
     CLI flags and :func:`rulecheck.evaluate` arguments override these values.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
 
     data: str | None = Field(
         default=None, description="Data file: CSV (optionally .gz) or Parquet."
@@ -131,7 +132,7 @@ FeatureGroupName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")]
 class Policy(BaseModel):
     """A versioned set of rules about one model (or one column of predictions)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
 
     version: Literal[1] = Field(description="Policy format version; this is version 1.")
     name: str = Field(min_length=1, description="Name of the policy, shown in reports.")
@@ -162,6 +163,12 @@ class Policy(BaseModel):
 
     _file: str | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
+    _warnings: tuple[PolicyProblem, ...] = PrivateAttr(default=())
+
+    @property
+    def warnings(self) -> tuple[PolicyProblem, ...]:
+        """Problems that do not stop the policy, e.g. ``positive_label: yes`` read as a boolean."""
+        return self._warnings
 
     @property
     def file(self) -> str | None:
@@ -226,12 +233,21 @@ def policy_from_text(text: str, file: str) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_problem(error, data, spans) for error in exc.errors())
+        problems.extend(
+            _with_yaml_hint(_problem(error, data, spans), error, data, spans)
+            for error in exc.errors()
+        )
         raise PolicyError(problems, text) from None
+    problems.extend(_booleans_as_numbers(policy, data, spans))
     if problems:
         raise PolicyError(problems, text)
     policy._file = None if file == "<string>" else file
     policy._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    warnings = [
+        PolicyProblem(spans.value(path), _location(path, data), message, TRAP_TYPE)
+        for path, message in type_traps(data, spans)
+    ]
+    policy._warnings = tuple(sorted(warnings, key=lambda p: (p.span.line, p.span.column)))
     for index, rule in enumerate(policy.rules):
         span = spans.value(("rules", index))
         rule._source = SourceRef(file, span.line, span.column)
@@ -372,8 +388,8 @@ def _problem(error: Mapping[str, Any], data: Any, spans: SourceMap) -> PolicyPro
     elif kind == "string_pattern_mismatch" and path and path[-1] == "id":
         span = spans.value(path)
         message = (
-            f"rule id {error.get('input')!r} is not valid: use letters, digits, '_', '.' and '-', "
-            "starting with a letter or digit"
+            f"rule id {_clip(error.get('input'))} is not valid: use letters and digits (any "
+            "script), '_', '.' and '-', starting with a letter or digit"
         )
     elif kind in ("model_type", "dict_type") and "input" in error:
         span = spans.value(path)
@@ -381,11 +397,73 @@ def _problem(error: Mapping[str, Any], data: Any, spans: SourceMap) -> PolicyPro
     else:
         span = spans.value(path)
         if kind.endswith(("_type", "_parsing")):
-            message = f"{message} (got {_type_name(error.get('input'))} {error.get('input')!r})"
+            message = (
+                f"{message} (got {_type_name(error.get('input'))} {_clip(error.get('input'))})"
+            )
     return PolicyProblem(span, location, message, kind)
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, shortened: a policy value may be a 10 MB string or a 4000-digit number."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**limit else "a huge number"
+    return text if len(text) <= limit else text[: limit - 4] + "...'"[: 4 if text[0] == "'" else 3]
 
 
 def _type_name(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), type(value).__name__
     )
+
+
+# Errors about a value's type, where quoting a value YAML retyped (by: yes) may be the fix.
+_TYPE_ERRORS = frozenset({"string_type", "list_type", "literal_error", "dict_type", "model_type"})
+
+
+def _with_yaml_hint(
+    problem: PolicyProblem, error: Mapping[str, Any], data: Any, spans: SourceMap
+) -> PolicyProblem:
+    """Say how YAML read a value that fails validation because it was not quoted (``by: yes``)."""
+    text = spans.typed.get(_data_path(error["loc"], data))
+    value = error.get("input")
+    if text is None or value is None or error["type"] not in _TYPE_ERRORS:
+        return problem
+    if error["type"] != "string_type" and text == canonical(value):
+        return problem  # `version: 2` or `by: 2`'s list_type: quoting would not help
+    hint = f"; YAML reads {text} as {yaml_reading(error['input'])}: quote it"
+    return PolicyProblem(problem.span, problem.location, problem.message + hint, problem.type)
+
+
+def _booleans_as_numbers(policy: Policy, data: Any, spans: SourceMap) -> list[PolicyProblem]:
+    """``max_difference: yes`` validates as 1.0 (pydantic takes a bool for a number): refuse it."""
+    problems: list[PolicyProblem] = []
+    for path, text in spans.typed.items():
+        written = _walk(data, path)
+        if not isinstance(written, bool):
+            continue
+        validated = _walk(policy, path)
+        if isinstance(validated, int | float) and not isinstance(validated, bool):
+            problems.append(
+                PolicyProblem(
+                    spans.value(path),
+                    _location(path, data),
+                    f"expected a number, got {text} (YAML reads unquoted yes/no/on/off/true/false "
+                    "as booleans)",
+                    "bool_as_number",
+                )
+            )
+    return problems
+
+
+def _walk(node: Any, path: Path) -> Any:
+    """The value at ``path`` in plain data or in validated models; None where there is none."""
+    for segment in path:
+        if isinstance(segment, int):
+            ok = isinstance(node, list | tuple) and 0 <= segment < len(node)
+            node = node[segment] if ok else None
+        elif isinstance(node, dict):
+            node = node.get(segment)
+        elif isinstance(node, BaseModel):
+            node = getattr(node, segment, None)
+        else:
+            return None
+    return node

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from rulecheck._measures import _as_number, same_value
+from rulecheck._traps import not_found_hint
 from rulecheck.engines._cache import Cache
 from rulecheck.engines.groupstats import missing_column_message
 from rulecheck.engines.model import ModelAdapter
@@ -257,7 +258,8 @@ class Targets:
                         what="label column",
                         column=name,
                         values=describe_values(series),
-                    ),
+                    )
+                    + not_found_hint(positive),
                     subject=name,
                 )
             return result

@@ -46,9 +46,14 @@ __all__ = [
 RuleId = Annotated[
     str,
     Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        # Letters and digits of any script (公平-dp, égalité); no whitespace, control characters
+        # or <>&"' so that ids go into JUnit XML, SARIF and pytest node ids unescaped.
+        pattern=r"^[\p{L}\p{N}][\p{L}\p{M}\p{N}_.\-]*$",
         max_length=100,
-        description="Stable, unique identifier: letters, digits, '_', '.', '-'.",
+        description=(
+            "Stable, unique identifier of at most 100 characters: letters and digits of any "
+            "script, '_', '.', '-', starting with a letter or digit."
+        ),
     ),
 ]
 
@@ -133,7 +138,7 @@ class EvalContext(Protocol):
 class RuleBase(BaseModel):
     """Fields shared by every rule kind."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
 
     summary: ClassVar[str] = ""
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from rulecheck._measures import GroupKey, GroupTable, same_value
+from rulecheck._traps import not_found_hint
 from rulecheck.errors import InputError
 from rulecheck.rules._base import EvalContext, Measurement, MissingMode, at_least, at_most, fmt
 from rulecheck.verdict import Check, GroupValue
@@ -48,7 +49,7 @@ GroupSelector = GroupLabel | dict[str, GroupLabel]
 class GroupOptions(BaseModel):
     """Fields of every grouped rule (mixed into the rule models; carries no behaviour of its own)."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
 
     by: str | list[str] = Field(
         min_length=1,
@@ -188,7 +189,10 @@ def resolve_key(
     present = "; ".join(group_label(by, k) for k in keys[:20])
     more = f" and {len(keys) - 20} more" if len(keys) > 20 else ""
     named = group_label(by, wanted)
-    raise InputError(f"{what} {named} does not occur in the data; groups present: {present}{more}")
+    hint = "".join(dict.fromkeys(not_found_hint(value) for value in wanted))
+    raise InputError(
+        f"{what} {named} does not occur in the data; groups present: {present}{more}{hint}"
+    )
 
 
 def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> Measurement:

@@ -50,7 +50,7 @@ _Values = Annotated[list[WhereScalar], Field(min_length=1)]
 class WhereBounds(BaseModel):
     """Numeric bounds on a column (all given ones must hold)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
 
     gt: float | None = Field(default=None, description="Keep rows whose value is > this.")
     gte: float | None = Field(default=None, description="Keep rows whose value is >= this.")

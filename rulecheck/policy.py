@@ -31,9 +31,40 @@ from rulecheck.rules import KINDS, Rule
 from rulecheck.rules._where import WHERE_DESCRIPTION, WHERE_TAGS, Where, WhereBounds, WhereOps
 from rulecheck.verdict import SourceRef
 
-__all__ = ["AttributionSettings", "Policy", "Target", "load_policy", "policy_from_text"]
+__all__ = [
+    "AttributionSettings",
+    "CsvOptions",
+    "Policy",
+    "Target",
+    "load_policy",
+    "policy_from_text",
+]
 
 Label = str | int | float | bool
+
+
+class CsvOptions(BaseModel):
+    """How to read a CSV data file; unset fields keep pandas' defaults (',' '.' utf-8)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    delimiter: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="Field delimiter, one character (default ','; e.g. ';' or a tab).",
+    )
+    decimal: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="Decimal mark, one character (default '.'; ',' for many European exports).",
+    )
+    encoding: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Text encoding (default utf-8; a UTF-8 byte-order mark is always accepted), e.g. latin-1, cp1252, utf-16.",
+    )
 
 
 class Target(BaseModel):
@@ -109,6 +140,10 @@ class Target(BaseModel):
         description="Column types to apply after reading the data, so CSV and Parquet give identical results (e.g. {zip: str, grade: category}).",
     )
     where: Where | None = Field(default=None, description=WHERE_DESCRIPTION)
+    csv: CsvOptions | None = Field(
+        default=None,
+        description="How to read a CSV data file: {delimiter: ';', decimal: ',', encoding: latin-1}.",
+    )
     model_output: Literal["auto", "margin", "probability"] = Field(
         default="auto",
         description="What the model's predictions are: auto (as the model says; a LightGBM custom objective gives margins), margin (log-odds, e.g. an XGBoost custom obj=: sigmoid/softmax applied) or probability.",

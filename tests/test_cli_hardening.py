@@ -253,6 +253,11 @@ def test_strict_gate_agrees_in_text_json_and_exit_code(
     assert code == 1
     report = json.loads(out)
     assert (report["passed"], report["exit_code"], report["gate"]) == (False, 1, {"strict": True})
+    code, out, _ = run(capsys, "check", policy)
+    assert code == 0
+    assert out.rstrip().endswith(
+        "2 rules: 1 pass, 1 warn. Exit code 0 (not strict: warnings pass)."
+    )
     code, out, _ = run(capsys, "check", policy, "--format", "json")
     assert code == 0
     report = json.loads(out)

@@ -121,7 +121,13 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
         f"{counts[s.value]} {s.value}" for s in Status if counts[s.value] or s is Status.PASS
     )
     rules = "rule" if len(report.verdicts) == 1 else "rules"
-    gate = " (strict: warnings fail)" if report.strict else ""
+    # The gate the exit code was judged under, where it matters: strict, or warnings present.
+    if report.strict:
+        gate = " (strict: warnings fail)"
+    elif counts[Status.WARN.value]:
+        gate = " (not strict: warnings pass)"
+    else:
+        gate = ""
     lines.append(
         f"{len(report.verdicts)} {rules}: {summary}. Exit code {int(report.exit_code())}{gate}."
     )

@@ -7,6 +7,7 @@ All problems are reported at once, sorted by position, as ``file:line:col: locat
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -65,6 +66,20 @@ class CsvOptions(BaseModel):
         min_length=1,
         description="Text encoding (default utf-8; a UTF-8 byte-order mark is always accepted), e.g. latin-1, cp1252, utf-16.",
     )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise PydanticCustomError(
+                    "unknown_encoding",
+                    "unknown encoding '{encoding}' (e.g. utf-8, latin-1, cp1252, utf-16)",
+                    {"encoding": value},
+                ) from None
+        return value
 
 
 class Target(BaseModel):

@@ -57,6 +57,8 @@ WILD = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(-(10**20), 10**20).map(str),
 )
+SEPARATOR = "\n--- stderr ---\n"
+RUN_ERROR = "rulecheck: error: "
 NAN = st.sampled_from(["", "NaN", "nan", "NA"])
 
 
@@ -130,7 +132,7 @@ def run_check(
     start = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(args)
-    return code, out.getvalue() + err.getvalue(), time.perf_counter() - start
+    return code, out.getvalue() + SEPARATOR + err.getvalue(), time.perf_counter() - start
 
 
 @settings(
@@ -147,6 +149,13 @@ def test_any_data_file_gives_exit_0_1_or_2(case: tuple[str, bytes, str | None, s
     assert "Traceback" not in output
     assert "internal error" not in output
     assert took < LIMIT_S, f"{took:.1f}s: {output}"
+    assert "(? rows)" not in output
+    # One message per cause: a run-level error (the data cannot be read, so no rule ran) is said
+    # once on stderr and once in the text report, not once per rule.
+    out, err = output.split(SEPARATOR)
+    for line in err.splitlines():
+        if line.startswith(RUN_ERROR):
+            assert out.count(line.removeprefix(RUN_ERROR)) == 1, output
 
 
 def test_100000_singleton_groups(tmp_path: Path) -> None:

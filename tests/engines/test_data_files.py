@@ -105,6 +105,11 @@ def test_csv_options_are_validated() -> None:
 
     from rulecheck.policy import Target
 
+    csv = Target.model_validate(
+        {"csv": {"delimiter": "\t", "decimal": ",", "encoding": "cp1252"}}
+    ).csv
+    assert csv is not None
+    assert (csv.delimiter, csv.decimal, csv.encoding) == ("\t", ",", "cp1252")
     with pytest.raises(ValidationError):
         Target.model_validate({"csv": {"delimiter": ";;"}})
     with pytest.raises(ValidationError):
@@ -200,3 +205,18 @@ def test_parquet_empty_file(tmp_path: Path) -> None:
     pd.DataFrame({"a": [1]}).iloc[:0].to_parquet(path)
     with pytest.raises(InputError, match="has a header but no rows"):
         read_data(path)
+
+
+def test_unknown_encoding_in_the_policy_is_a_policy_error_with_its_line(tmp_path: Path) -> None:
+    from rulecheck.errors import PolicyError
+    from rulecheck.policy import load_policy
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        POLICY.replace("  prediction: p\n", "  prediction: p\n  csv: {encoding: klingon}\n"),
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert "policy.yaml:7:" in caught.value.render()
+    assert "target.csv.encoding: unknown encoding 'klingon'" in caught.value.render()

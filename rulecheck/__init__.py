@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rulecheck.errors import InputError, PolicyError, RulecheckError, UntrustedModelError
-from rulecheck.policy import Policy, Target, load_policy
+from rulecheck.policy import CsvOptions, Policy, Target, load_policy
 from rulecheck.verdict import ExitCode, GroupValue, Report, Status, Verdict
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rulecheck.evaluation import evaluate
 
 __all__ = [
+    "CsvOptions",
     "ExitCode",
     "GroupValue",
     "InputError",

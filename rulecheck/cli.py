@@ -5,7 +5,7 @@ touching data; imports neither numpy nor pandas), ``list-rules``, ``explain KIND
 (JSON Schema of the policy format, for editors).
 
 Exit codes: 0 every rule passed; 1 a rule failed; 2 policy or input error, or any ERROR verdict;
-3 internal error (a bug: please report it with the traceback).
+3 internal error (a bug: please report it with the traceback); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -13,26 +13,44 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from rulecheck.errors import InputError, PolicyError
 from rulecheck.verdict import ExitCode, Report, Status
 
+if TYPE_CHECKING:
+    from rulecheck.policy import CsvOptions
+
 __all__ = ["main"]
 
 FORMATS = ("text", "json")
+# The report format an output file's extension implies when --format is not given; any other
+# extension gets text. One table: a new format adds its extension here.
+FORMAT_BY_SUFFIX = {".json": "json", ".txt": "text"}
+INTERRUPTED = "rulecheck: interrupted"
+FORMAT_MISMATCH = (
+    "--format {format} does not match the output file {output!r} (a {suffix} file is {implied}); "
+    "drop --format or change the file name"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rulecheck",
         description="Check machine-learning models against declarative fairness and interpretability policies.",
-        epilog="Exit codes: 0 pass, 1 a rule failed, 2 policy/input error or ERROR verdict, 3 internal error.",
+        epilog=(
+            "Exit codes: 0 pass, 1 a rule failed, 2 policy/input error or ERROR verdict, "
+            "3 internal error, 130 interrupted."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -57,9 +75,15 @@ def _parser() -> argparse.ArgumentParser:
         "--sample-weight", help="column of sample weights; overrides target.sample_weight"
     )
     check.add_argument(
-        "--format", choices=FORMATS, default="text", help="report format (default: text)"
+        "--format",
+        choices=FORMATS,
+        help="report format (default: from the --output extension, .json -> json, else text)",
     )
     check.add_argument("--output", "-o", help="write the report to this file (atomically)")
+    check.add_argument(
+        "--csv-delimiter",
+        help="CSV field delimiter, one character (';', '|', '\\t' for tab); overrides target.csv",
+    )
     check.add_argument(
         "--trust-model", action="store_true", help="allow pickle/joblib and untrusted skops types"
     )
@@ -104,8 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"rulecheck: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE_ERROR
-    except KeyboardInterrupt:  # pragma: no cover
-        return ExitCode.INTERNAL_ERROR
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's choice, not a bug: no traceback; the atomic writer left no file.
+        print(INTERRUPTED, file=sys.stderr)
+        return ExitCode.INTERRUPTED
     except Exception:
         traceback.print_exc()
         print(
@@ -124,6 +150,7 @@ def _check(args: argparse.Namespace) -> int:
     policy_path = Path(args.policy)
     if not policy_path.is_file():
         raise InputError(f"policy file {args.policy!r} does not exist")
+    report_format = _report_format(args.format, args.output)
     policy = load_policy(policy_path)
     print(*(w.warning() + "\n" for w in policy.warnings), sep="", file=sys.stderr, end="")
     if args.output:
@@ -145,18 +172,48 @@ def _check(args: argparse.Namespace) -> int:
         baseline_prediction=args.baseline_prediction,
         baseline_score=args.baseline_score,
         trust_model=args.trust_model,
+        strict=args.strict,
+        csv=_csv_options(args.csv_delimiter),
     )
     _print_errors(report, sys.stderr)
     color = not args.no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     if args.output:
-        _write_atomic(Path(args.output), RENDERERS[args.format](report))
+        _write_atomic(Path(args.output), RENDERERS[report_format](report))
         sys.stdout.write(render_text(report, color=color, verbose=args.verbose))
         print(f"report written to {args.output}")
-    elif args.format == "text":
+    elif report_format == "text":
         sys.stdout.write(render_text(report, color=color, verbose=args.verbose))
     else:
-        sys.stdout.write(RENDERERS[args.format](report))
-    return int(report.exit_code(strict=args.strict))
+        sys.stdout.write(RENDERERS[report_format](report))
+    return int(report.exit_code())  # the report records the gate: text, JSON and code agree
+
+
+def _report_format(given: str | None, output: str | None) -> str:
+    """--format, else the format the output file's extension implies (text by default).
+
+    A --format that contradicts a known extension (``--format text -o r.json``) is refused.
+    """
+    suffix = Path(output).suffix.lower() if output else ""
+    implied = FORMAT_BY_SUFFIX.get(suffix)
+    if given is None:
+        return implied or "text"
+    if implied is not None and implied != given:
+        raise InputError(
+            FORMAT_MISMATCH.format(format=given, output=output, suffix=suffix, implied=implied)
+        )
+    return given
+
+
+def _csv_options(delimiter: str | None) -> CsvOptions | None:
+    from rulecheck.policy import CsvOptions
+
+    if delimiter is None:
+        return None
+    # A shell makes typing a real tab awkward: accept the escape and the word.
+    delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+    if len(delimiter) != 1:
+        raise InputError(f"--csv-delimiter must be one character, got {delimiter!r}")
+    return CsvOptions(delimiter=delimiter)
 
 
 def _number_or_text(value: str) -> str | int | float:
@@ -203,12 +260,20 @@ def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; a report is an ordinary file, readable as the umask allows.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0o022)  # the only portable way to read it is to set it
+    os.umask(current)
+    return current
 
 
 def _validate(paths: Sequence[str]) -> int:
@@ -254,8 +319,8 @@ def _explain(kind: str) -> int:
         return ExitCode.USAGE_ERROR
     cls = KINDS[kind]
     doc = importlib.import_module(cls.__module__).__doc__ or ""
-    print(doc.strip())
-    print("\n**Fields**")
+    print(plain_text(doc.strip()))
+    print("\nFields")
     for name, field in cls.model_fields.items():
         if name == "kind":
             continue
@@ -265,8 +330,35 @@ def _explain(kind: str) -> int:
             default = f"default {field.get_default(call_default_factory=True)!r}"
         else:
             default = f"default {field.default!r}"
-        print(f"- {name} ({default}): {field.description or ''}".rstrip(": "))
+        line = f"- {name} ({default}): {field.description or ''}".rstrip(": ")
+        print(plain_text(line))
     return ExitCode.OK
+
+
+_MARKUP = (
+    (re.compile(r"``(.+?)``"), r"\1"),  # RST literal
+    (re.compile(r"\*\*(.+?)\*\*"), r"\1"),  # bold
+    (re.compile(r":[a-z]+:`~?([^`]+)`"), r"\1"),  # :func:`x` roles
+    (re.compile(r"(?<![\w`])`([^`\n]+)`(?![\w`])"), r"\1"),  # Markdown code / RST default role
+)
+
+
+def plain_text(text: str) -> str:
+    """Docstring markup as plain text for a terminal: literals, bold and roles lose their marks,
+    fenced code blocks lose their fences and are indented (their content is left as written)."""
+    out: list[str] = []
+    in_code = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            out.append(f"    {line}" if line else line)
+            continue
+        for pattern, replacement in _MARKUP:
+            line = pattern.sub(replacement, line)
+        out.append(line)
+    return "\n".join(out)
 
 
 def _schema() -> int:
@@ -279,5 +371,51 @@ def _schema() -> int:
     return ExitCode.OK
 
 
+def console() -> NoReturn:
+    """The console script: :func:`main`, then exit with its code.
+
+    After Ctrl-C the process ends at once, skipping interpreter shutdown: native state stopped
+    midway (a numba JIT compile inside shap, thread pools) can print errors or hang in its
+    finalizers, and nothing is left to clean up (the atomic writer removed its temporary file).
+    """
+    signal.signal(signal.SIGINT, _on_interrupt)
+    sys.unraisablehook = _unraisable
+    code = main()
+    if code == ExitCode.INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+# Seconds the process may take to end after Ctrl-C before it is ended without cleanup.
+INTERRUPT_GRACE_S = 3.0
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Raise KeyboardInterrupt, and end the process if it has not ended within the grace time.
+
+    Python raises it only between bytecodes, and a library may swallow it and carry on, so a
+    watchdog makes Ctrl-C reliable.
+    """
+    watchdog = threading.Timer(INTERRUPT_GRACE_S, _exit_interrupted)
+    watchdog.daemon = True
+    watchdog.start()
+    raise KeyboardInterrupt
+
+
+def _unraisable(info: sys.UnraisableHookArgs) -> None:
+    """Ctrl-C inside a ctypes callback (llvmlite's, while numba compiles for shap) cannot propagate:
+    Python would print "Exception ignored" with a traceback and numba would keep compiling."""
+    if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+        _exit_interrupted()
+    sys.__unraisablehook__(info)
+
+
+def _exit_interrupted() -> None:
+    print(INTERRUPTED, file=sys.stderr, flush=True)
+    os._exit(ExitCode.INTERRUPTED)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

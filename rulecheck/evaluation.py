@@ -28,7 +28,7 @@ from rulecheck.engines.losses import LossRegistry
 from rulecheck.engines.model import ModelAdapter, ModelOutput, adapt, load_model
 from rulecheck.engines.slices import apply_dtypes, describe_where, where_mask
 from rulecheck.errors import InputError
-from rulecheck.policy import Policy, Target, load_policy
+from rulecheck.policy import CsvOptions, Policy, Target, load_policy
 from rulecheck.rules._base import error_verdict, judge, skipped_verdict
 from rulecheck.rules._where import where_conditions
 from rulecheck.verdict import Report, Scalar, Status, Verdict
@@ -71,6 +71,8 @@ def evaluate(
     baseline_for_all: bool | None = None,
     trust_model: bool = False,
     loss_registry: LossRegistry | None = None,
+    strict: bool = False,
+    csv: CsvOptions | None = None,
 ) -> Report:
     """Evaluate every rule of ``policy`` and return the :class:`Report`.
 
@@ -93,6 +95,10 @@ def evaluate(
     trust_model : allow pickle/joblib files and untrusted skops types.
     loss_registry : where loss names are looked up (default: the process-wide registry that
         :func:`rulecheck.register_loss` adds to).
+    strict : judge under the strict gate (failed warning-severity rules fail it too); recorded
+        as :attr:`Report.strict`, so ``report.passed`` and ``report.exit_code()`` use it.
+    csv : how to read a CSV data file (delimiter, decimal, encoding); overrides ``target.csv``
+        field by field.
 
     Examples
     --------
@@ -133,7 +139,7 @@ def evaluate(
     model_info: dict[str, Scalar] = {}
     baseline_info: dict[str, Scalar] = {}
     try:
-        frame = _resolve_data(data, target.data, base, data_info)
+        frame = _resolve_data(data, target.data, base, data_info, _csv(csv, target.csv))
         frame, kept = _select_rows(frame, target, data_info)
         if kept is not None:
             predictions, scores, weights, baseline_predictions, baseline_scores = (
@@ -158,7 +164,12 @@ def evaluate(
         )
     except InputError as exc:
         return _report(
-            policy, tuple(_all_errors(policy, str(exc))), data_info, model_info, (str(exc),)
+            policy,
+            tuple(_all_errors(policy, str(exc))),
+            data_info,
+            model_info,
+            (str(exc),),
+            strict,
         )
     context = DataContext(
         frame,
@@ -217,7 +228,7 @@ def evaluate(
         ):
             if value is not None:
                 model_info[key] = value
-    return _report(policy, verdicts, data_info, model_info, ())
+    return _report(policy, verdicts, data_info, model_info, (), strict)
 
 
 T = TypeVar("T")
@@ -320,8 +331,19 @@ def _all_errors(policy: Policy, message: str) -> list[Verdict]:
     ]
 
 
+def _csv(explicit: CsvOptions | None, policy: CsvOptions | None) -> CsvOptions:
+    """The CSV reading options: explicit ones (CLI, ``csv=``) over the policy's, field by field."""
+    merged = (policy or CsvOptions()).model_dump(exclude_none=True)
+    merged.update((explicit or CsvOptions()).model_dump(exclude_none=True))
+    return CsvOptions(**merged)
+
+
 def _resolve_data(
-    data: pd.DataFrame | str | Path | None, default: str | None, base: Path, info: dict[str, Scalar]
+    data: pd.DataFrame | str | Path | None,
+    default: str | None,
+    base: Path,
+    info: dict[str, Scalar],
+    csv: CsvOptions,
 ) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         frame = data
@@ -337,7 +359,7 @@ def _resolve_data(
                 "no data: give target.data in the policy, --data PATH, or data=", subject="data"
             )
         info.update({"path": str(path)})
-        frame = read_data(path)
+        frame = read_data(path, delimiter=csv.delimiter, decimal=csv.decimal, encoding=csv.encoding)
         info["sha256"] = sha256_file(path)
     info.update({"rows": len(frame), "columns": len(frame.columns)})
     return frame
@@ -401,6 +423,7 @@ def _report(
     data: dict[str, Scalar],
     model: dict[str, Scalar],
     errors: tuple[str, ...],
+    strict: bool = False,
 ) -> Report:
     return Report(
         policy_name=policy.name,
@@ -412,4 +435,5 @@ def _report(
         data=data,
         model=model,
         errors=errors,
+        strict=strict,
     )

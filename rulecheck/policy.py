@@ -7,6 +7,7 @@ All problems are reported at once, sorted by position, as ``file:line:col: locat
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -32,9 +33,54 @@ from rulecheck.rules import KINDS, Rule
 from rulecheck.rules._where import WHERE_DESCRIPTION, WHERE_TAGS, Where, WhereBounds, WhereOps
 from rulecheck.verdict import SourceRef
 
-__all__ = ["AttributionSettings", "Policy", "Target", "load_policy", "policy_from_text"]
+__all__ = [
+    "AttributionSettings",
+    "CsvOptions",
+    "Policy",
+    "Target",
+    "load_policy",
+    "policy_from_text",
+]
 
 Label = str | int | float | bool
+
+
+class CsvOptions(BaseModel):
+    """How to read a CSV data file; unset fields keep pandas' defaults (',' '.' utf-8)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    delimiter: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="Field delimiter, one character (default ','; e.g. ';' or a tab).",
+    )
+    decimal: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="Decimal mark, one character (default '.'; ',' for many European exports).",
+    )
+    encoding: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Text encoding (default utf-8; a UTF-8 byte-order mark is always accepted), e.g. latin-1, cp1252, utf-16.",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise PydanticCustomError(
+                    "unknown_encoding",
+                    "unknown encoding '{encoding}' (e.g. utf-8, latin-1, cp1252, utf-16)",
+                    {"encoding": value},
+                ) from None
+        return value
 
 
 class Target(BaseModel):
@@ -110,6 +156,10 @@ class Target(BaseModel):
         description="Column types to apply after reading the data, so CSV and Parquet give identical results (e.g. {zip: str, grade: category}).",
     )
     where: Where | None = Field(default=None, description=WHERE_DESCRIPTION)
+    csv: CsvOptions | None = Field(
+        default=None,
+        description="How to read a CSV data file: {delimiter: ';', decimal: ',', encoding: latin-1}.",
+    )
     model_output: Literal["auto", "margin", "probability"] = Field(
         default="auto",
         description="What the model's predictions are: auto (as the model says; a LightGBM custom objective gives margins), margin (log-odds, e.g. an XGBoost custom obj=: sigmoid/softmax applied) or probability.",

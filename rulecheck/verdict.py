@@ -56,6 +56,7 @@ class ExitCode(int, Enum):
     VIOLATIONS = 1
     USAGE_ERROR = 2  # policy or input error, or any ERROR verdict
     INTERNAL_ERROR = 3
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report 128 + 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +270,9 @@ class Report:
     """Everything one run decided, with enough provenance to reproduce it.
 
     ``errors`` holds input errors that are not tied to one rule (for example an unreadable data
-    file); any error makes the exit code 2.
+    file); any error makes the exit code 2. ``strict`` is the gate the run was judged under
+    (``--strict``: failed warning-severity rules fail the gate too); ``passed``, ``exit_code()``
+    and every rendered output use it, so text, JSON and the process exit code agree.
     """
 
     policy_name: str
@@ -281,14 +284,20 @@ class Report:
     data: Mapping[str, Scalar] = field(default_factory=dict)
     model: Mapping[str, Scalar] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    strict: bool = False
 
     @property
     def passed(self) -> bool:
-        """True when the gate passes: no ERROR, no FAIL and no run-level error."""
+        """True when the gate passes: no ERROR, no FAIL (no WARN when strict), no run error."""
         return self.exit_code() == ExitCode.OK
 
-    def exit_code(self, strict: bool = False) -> ExitCode:
-        """2 for any ERROR verdict or input error, else 1 for any FAIL (or WARN when strict)."""
+    def exit_code(self, strict: bool | None = None) -> ExitCode:
+        """2 for any ERROR verdict or input error, else 1 for any FAIL (or WARN when strict).
+
+        ``strict`` defaults to the gate the report was judged under (:attr:`strict`).
+        """
+        if strict is None:
+            strict = self.strict
         if self.errors or any(v.status is Status.ERROR for v in self.verdicts):
             return ExitCode.USAGE_ERROR
         failing = {Status.FAIL, Status.WARN} if strict else {Status.FAIL}
@@ -319,6 +328,7 @@ class Report:
             },
             "passed": self.passed,
             "exit_code": int(self.exit_code()),
+            "gate": {"strict": self.strict},
             "counts": self.counts(),
             "created": self.created,
             "versions": dict(self.versions),

@@ -229,7 +229,7 @@ def test_list_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.splitlines()[0].startswith("group_metric")
     code, out, _ = run(capsys, "explain", "disparate_impact")
     assert code == 0
-    assert "**What it checks**" in out
+    assert "\nWhat it checks\n" in out  # plain text: no **bold** markup on a terminal
     assert "- min_ratio (default 0.8)" in out
     code, _, err = run(capsys, "explain", "nope")
     assert code == 2

@@ -78,7 +78,9 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
     lines = [header]
     if report.data:
         where = report.data.get("path", report.data.get("source", ""))
-        line = f"data: {where} ({report.data.get('rows', '?')} rows)"
+        line = f"data: {where}"
+        if "rows" in report.data:  # absent when the file could not be read
+            line += f" ({report.data['rows']} rows)"
         if "where" in report.data:
             line += f"; audited where {report.data['where']}: {report.data['selected_rows']} rows"
         lines.append(line)
@@ -108,13 +110,25 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
     for v in report.verdicts:
         if v.status is Status.PASS:
             continue
+        if report.errors and v.status is Status.ERROR:
+            continue  # a run-level error stopped every rule: said once below, not once per rule
         where = f"{v.source.where()}: " if v.source else ""
         lines.append(f"{where}{v.rule_id} [{_paint(v.status.value, v.status, color)}] {v.message}")
     for error in report.errors:
-        lines.append(f"error: {error}")
+        lines.append(f"error: {error} (no rule was evaluated)")
     counts = report.counts()
     summary = ", ".join(
         f"{counts[s.value]} {s.value}" for s in Status if counts[s.value] or s is Status.PASS
     )
-    lines.append(f"{len(report.verdicts)} rules: {summary}. Exit code {int(report.exit_code())}.")
+    rules = "rule" if len(report.verdicts) == 1 else "rules"
+    # The gate the exit code was judged under, where it matters: strict, or warnings present.
+    if report.strict:
+        gate = " (strict: warnings fail)"
+    elif counts[Status.WARN.value]:
+        gate = " (not strict: warnings pass)"
+    else:
+        gate = ""
+    lines.append(
+        f"{len(report.verdicts)} {rules}: {summary}. Exit code {int(report.exit_code())}{gate}."
+    )
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"

@@ -407,8 +407,15 @@ def _against(
     *,
     ref_is_overall: bool,
 ) -> tuple[list[Check], str]:
+    """Bounds on each group against a reference (a group or the overall value).
+
+    The subjects say "ratio to reference" and the context names each group once, with its value,
+    then the reference: "race=African-American 0.5882 vs reference race=Caucasian 0.348".
+    """
     checks: list[Check] = []
-    parts: list[str] = []
+    ref_word = "overall" if ref_is_overall else "reference"
+    single = len(eligible) == 1  # then lowest = highest: no need to say which
+    named: dict[int, list[str]] = {}  # group index -> its roles (lowest, highest), in order
     if bounds.max_difference is not None:
         far_i, far = max(eligible, key=lambda item: abs(item[1] - reference))
         checks.append(
@@ -416,11 +423,11 @@ def _against(
                 "max_difference",
                 abs(far - reference),
                 bounds.max_difference,
-                f"{metric} largest difference from {ref_label}",
+                f"{metric} largest difference from {ref_word}",
                 metric=metric,
             )
         )
-        parts.append(f"{label_of[far_i]} {fmt(far)} vs {ref_label} {fmt(reference)}")
+        named.setdefault(far_i, [])
     if bounds.min_ratio is not None or bounds.max_ratio is not None:
         if reference == 0:
             what = "the overall value" if ref_is_overall else ref_label
@@ -432,11 +439,11 @@ def _against(
                     "min_ratio",
                     low / reference,
                     bounds.min_ratio,
-                    f"{metric} lowest ratio to {ref_label}",
+                    f"{metric} {'' if single else 'lowest '}ratio to {ref_word}",
                     metric=metric,
                 )
             )
-            parts.append(f"lowest {label_of[low_i]} {fmt(low)} vs {ref_label} {fmt(reference)}")
+            named.setdefault(low_i, []).append("lowest")
         if bounds.max_ratio is not None:
             high_i, high = max(eligible, key=lambda item: item[1])
             checks.append(
@@ -444,12 +451,21 @@ def _against(
                     "max_ratio",
                     high / reference,
                     bounds.max_ratio,
-                    f"{metric} highest ratio to {ref_label}",
+                    f"{metric} {'' if single else 'highest '}ratio to {ref_word}",
                     metric=metric,
                 )
             )
-            parts.append(f"highest {label_of[high_i]} {fmt(high)} vs {ref_label} {fmt(reference)}")
-    return checks, "; ".join(dict.fromkeys(parts))
+            named.setdefault(high_i, []).append("highest")
+    values = dict(eligible)
+    shown = [
+        ("" if len(named) == 1 else " and ".join(roles or ["farthest"]) + " ")
+        + f"{label_of[i]} {fmt(values[i])}"
+        for i, roles in named.items()
+    ]
+    reference_shown = (
+        f"overall {fmt(reference)}" if ref_is_overall else f"{ref_label} {fmt(reference)}"
+    )
+    return checks, f"{', '.join(shown)} vs {reference_shown}"
 
 
 def _absolute(

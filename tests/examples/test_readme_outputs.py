@@ -125,4 +125,7 @@ def test_readme_shows_the_real_output(
     code, stdout = run[shown.command]
     assert stdout == shown.text
     # The report's last line states the exit code; the CLI must return that code.
-    assert stdout.rstrip().endswith(f"Exit code {code}.")
+    # The summary states the exit code, and the gate when a warning made it matter.
+    assert re.search(
+        rf"Exit code {code}( \((not )?strict: warnings (pass|fail)\))?\.$", stdout.rstrip()
+    )

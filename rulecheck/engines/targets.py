@@ -401,13 +401,14 @@ class Targets:
         def compute() -> BoolArray:
             root = self._root
             if root._given_predictions is not None:
-                given = root._check_length(root._given_predictions, "predictions")
-                return self.binary(pd.Series(self._from_root(given)), "predictions", "predictions")
+                given = pd.Series(
+                    self._from_root(root._check_length(root._given_predictions, "predictions"))
+                )
+                return self._decisions(given, "predictions", "predictions")
             if self.spec.prediction is not None:
                 name = self.spec.prediction
-                return self.binary(
-                    self.column(name, "prediction column"), "prediction column", name
-                )
+                column = self.column(name, "prediction column")
+                return self._decisions(column, "prediction column", name)
             if root._given_scores is not None or self.spec.score is not None:
                 return self.scores() >= self._threshold()
             if self.model is not None:
@@ -415,10 +416,33 @@ class Targets:
                 if proba is not None:
                     return proba >= self._threshold()
                 assert predicted is not None
-                return self.binary(pd.Series(predicted), "model predictions", "predict()")
+                return self._decisions(pd.Series(predicted), "model predictions", "predict()")
             raise InputError(NEEDS_PREDICTIONS, subject="predictions")
 
         return self._cache.once("y_pred", compute)
+
+    def _decisions(self, series: pd.Series, what: str, column: str) -> BoolArray:
+        """Decisions from given labels: :meth:`binary`, and when none is the positive label, a
+        check that the decisions speak the label's language (0/1 decisions against a yes/no label
+        would otherwise read as "never positive", a silently wrong verdict)."""
+        result = self.binary(series, what, column)
+        positive = self.spec.positive_label
+        label = self.spec.label
+        if result.any() or positive is None or label is None or label not in self.frame.columns:
+            return result
+        labels = self.frame[label].dropna().unique()
+        foreign = [
+            v for v in pd.unique(series.dropna()) if not any(same_value(v, x) for x in labels)
+        ]
+        if foreign:
+            raise InputError(
+                f"{what} {column!r} never holds positive_label {positive!r}, and its values "
+                f"{sorted(map(str, foreign))[:6]} never occur in label column {label!r} "
+                f"(values: {sorted(map(str, labels))[:6]}): decisions must be written with the "
+                "label's values",
+                subject=column,
+            )
+        return result
 
     def predictions_numeric(self) -> FloatArray:
         """Numeric predictions: regression outputs, or scores / 0-1 decisions for classifiers."""

@@ -5,6 +5,8 @@ Coloured when ``color=True`` (the CLI turns it on for a TTY unless NO_COLOR is s
 
 from __future__ import annotations
 
+import unicodedata
+
 from rulecheck.verdict import Check, GroupValue, Report, Status, Verdict
 
 __all__ = ["render"]
@@ -100,9 +102,9 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
         took = [f"{v.duration_s:.3f}s"] if verbose else []
         rows.append([v.status.value.upper(), v.rule_id, value, bound, *took, _worst_groups(v)])
     padded = len(columns) - 1  # every column but the last, EVIDENCE
-    widths = [max(len(row[i]) for row in rows) for i in range(padded)]
+    widths = [max(_width(row[i]) for row in rows) for i in range(padded)]
     for index, row in enumerate(rows):
-        cells = [row[i].ljust(widths[i]) for i in range(padded)]
+        cells = [row[i] + " " * (widths[i] - _width(row[i])) for i in range(padded)]
         if index > 0:
             cells[0] = _paint(cells[0], report.verdicts[index - 1].status, color)
         lines.append("  ".join([*cells, row[-1]]).rstrip())
@@ -132,3 +134,9 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
         f"{len(report.verdicts)} {rules}: {summary}. Exit code {int(report.exit_code())}{gate}."
     )
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
+
+
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: East Asian wide and full-width characters take two, so a
+    rule id such as 公平-dp keeps the table aligned."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -138,3 +138,14 @@ def test_matches_never_matches_missing_values() -> None:
 def test_same_value_table(a: object, b: object, same: bool) -> None:
     assert same_value(a, b) is same
     assert same_value(b, a) is same
+
+
+def test_decisions_in_another_language_than_the_label_are_an_error_not_zero_rates() -> None:
+    frame = pd.DataFrame({"y": ["yes", "no"] * 3, "p": [1, 0, 1, 1, 0, 0]})
+    targets = Targets(frame, TargetSpec(label="y", prediction="p", positive_label="yes"))
+    with pytest.raises(InputError, match=r"never occur in label column 'y'"):
+        targets.y_pred()
+    # Decisions written with the label's values may all be negative: a model that rejects all.
+    rejecting = frame.assign(p=["no"] * 6)
+    spec = TargetSpec(label="y", prediction="p", positive_label="yes")
+    assert not Targets(rejecting, spec).y_pred().any()

@@ -125,7 +125,6 @@ def same_value(a: object, b: object) -> bool:
         flag, other = (a, b) if isinstance(a, bool) else (b, a)
         if isinstance(other, bool):
             return flag is other
-        assert isinstance(flag, bool)
         if isinstance(other, str):
             text = other.strip().lower()
             if text in _TRUE or text in _FALSE:

@@ -16,43 +16,34 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from rulecheck.engines.groupstats import Confusion, Grouping, GroupStats
+from rulecheck.engines.groupstats import Confusion, Grouping, GroupStats, ratio
 
 __all__ = ["COUNT_METRICS", "VALUE_METRICS", "count_metric", "value_metric"]
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
-    """num / den, NaN where den == 0 (undefined)."""
-    num_f = np.asarray(num, dtype=np.float64)
-    den_f = np.asarray(den, dtype=np.float64)
-    out = np.full(num_f.shape, np.nan)
-    np.divide(num_f, den_f, out=out, where=den_f != 0)
-    return out
-
-
 def _balanced_accuracy(c: Confusion) -> FloatArray:
     # scikit-learn: mean recall over the classes present in y_true.
-    tpr = _ratio(c.tp, c.tp + c.fn)
-    tnr = _ratio(c.tn, c.tn + c.fp)
+    tpr = ratio(c.tp, c.tp + c.fn)
+    tnr = ratio(c.tn, c.tn + c.fp)
     both = (tpr + tnr) / 2
     return np.where(np.isnan(tpr), tnr, np.where(np.isnan(tnr), tpr, both))
 
 
 COUNT_METRICS: dict[str, Callable[[Confusion], FloatArray]] = {
-    "selection_rate": lambda c: _ratio(c.tp + c.fp, c.n),
-    "true_positive_rate": lambda c: _ratio(c.tp, c.tp + c.fn),
-    "false_positive_rate": lambda c: _ratio(c.fp, c.fp + c.tn),
-    "true_negative_rate": lambda c: _ratio(c.tn, c.tn + c.fp),
-    "false_negative_rate": lambda c: _ratio(c.fn, c.fn + c.tp),
-    "precision": lambda c: _ratio(c.tp, c.tp + c.fp),
-    "negative_predictive_value": lambda c: _ratio(c.tn, c.tn + c.fn),
-    "false_discovery_rate": lambda c: _ratio(c.fp, c.fp + c.tp),
-    "false_omission_rate": lambda c: _ratio(c.fn, c.fn + c.tn),
-    "accuracy": lambda c: _ratio(c.tp + c.tn, c.n),
+    "selection_rate": lambda c: ratio(c.tp + c.fp, c.n),
+    "true_positive_rate": lambda c: ratio(c.tp, c.tp + c.fn),
+    "false_positive_rate": lambda c: ratio(c.fp, c.fp + c.tn),
+    "true_negative_rate": lambda c: ratio(c.tn, c.tn + c.fp),
+    "false_negative_rate": lambda c: ratio(c.fn, c.fn + c.tp),
+    "precision": lambda c: ratio(c.tp, c.tp + c.fp),
+    "negative_predictive_value": lambda c: ratio(c.tn, c.tn + c.fn),
+    "false_discovery_rate": lambda c: ratio(c.fp, c.fp + c.tp),
+    "false_omission_rate": lambda c: ratio(c.fn, c.fn + c.tn),
+    "accuracy": lambda c: ratio(c.tp + c.tn, c.n),
     "balanced_accuracy": _balanced_accuracy,
-    "f1": lambda c: _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
+    "f1": lambda c: ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
 }
 
 
@@ -73,7 +64,7 @@ def _r2(
     ss_res = stats.sums(grouping, (y - p) ** 2, w)
     ss_tot = stats.sums(grouping, (y - mean_y[grouping.codes]) ** 2, w)
     low, high = stats.minmax(grouping, y)
-    out = 1.0 - _ratio(ss_res, ss_tot)
+    out = 1.0 - ratio(ss_res, ss_tot)
     out[(stats.counts(grouping) < 2) | (low == high)] = np.nan
     return out
 

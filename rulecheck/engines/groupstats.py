@@ -30,6 +30,7 @@ __all__ = [
     "NumpyGroupStats",
     "factorize",
     "missing_column_message",
+    "ratio",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -115,9 +116,12 @@ class GroupStats(Protocol):
         ...
 
 
-def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
-    out = np.full(np.shape(num), np.nan)
-    np.divide(num, den, out=out, where=den != 0)
+def ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+    """num / den, NaN where den == 0 (undefined): the one division every metric uses."""
+    num_f = np.asarray(num, dtype=np.float64)
+    den_f = np.asarray(den, dtype=np.float64)
+    out = np.full(num_f.shape, np.nan)
+    np.divide(num_f, den_f, out=out, where=den_f != 0)
     return out
 
 
@@ -156,7 +160,7 @@ class NumpyGroupStats:
             total = np.asarray(grouping.sizes(), dtype=np.float64)
         else:
             total = self.sums(grouping, weights)
-        return _ratio(self.sums(grouping, values, weights), total)
+        return ratio(self.sums(grouping, values, weights), total)
 
     def minmax(self, grouping: Grouping, values: FloatArray) -> tuple[FloatArray, FloatArray]:
         low = np.full(grouping.n_groups, np.inf)

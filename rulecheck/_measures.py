@@ -7,12 +7,39 @@ All are frozen; sequences are tuples in group order (groups sorted by their key)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
+from rulecheck._intervals import Estimate, GroupStatistic, IntervalSettings, ShareStatistic
 from rulecheck.verdict import Scalar
 
-__all__ = ["AttributionTable", "Condition", "GroupKey", "GroupTable", "ProxyScore", "same_value"]
+__all__ = [
+    "AttributionTable",
+    "Condition",
+    "GroupKey",
+    "GroupSampler",
+    "GroupTable",
+    "ProxyScore",
+    "ShareSampler",
+    "same_value",
+]
 
 GroupKey = tuple[Scalar, ...]
+
+
+class GroupSampler(Protocol):
+    """Resamples the groups of a :class:`GroupTable` jointly (engines implement it)."""
+
+    def estimate(self, statistic: GroupStatistic, settings: IntervalSettings) -> Estimate:
+        """The interval source of ``statistic`` over this table's groups."""
+        ...
+
+
+class ShareSampler(Protocol):
+    """Resamples the explained rows of an :class:`AttributionTable` (engines implement it)."""
+
+    def estimate(self, statistic: ShareStatistic, settings: IntervalSettings) -> Estimate:
+        """The interval source of ``statistic`` over this table's features and groups."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +50,9 @@ class GroupTable:
     the metric is undefined for that group (zero denominator). ``overall`` is the metric on all
     rows. Only groups with at least one row appear. With sample weights, ``weights[i]`` is the
     total weight of group ``i`` (``n`` still counts rows) and ``overall_weight`` that of all rows;
-    both are None without weights.
+    both are None without weights. ``support[i]`` counts the rows in the metric's denominator
+    (the negatives of group ``i`` for a false positive rate), named by ``unit``; ``sampler``
+    resamples the table for intervals (None where the engine cannot).
     """
 
     metric: str
@@ -35,6 +64,10 @@ class GroupTable:
     overall_n: int
     weights: tuple[float, ...] | None = None
     overall_weight: float | None = None
+    support: tuple[int, ...] | None = None
+    overall_support: int | None = None
+    unit: str = "rows"
+    sampler: GroupSampler | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +93,7 @@ class AttributionTable:
     group_n: tuple[int, ...] = ()
     group_mean_abs: tuple[tuple[float, ...], ...] = ()
     notes: tuple[str, ...] = ()  # which explainer ran and why, when not the natural one
+    sampler: ShareSampler | None = None  # resamples the explained rows for intervals
 
 
 @dataclass(frozen=True, slots=True)

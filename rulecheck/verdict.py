@@ -19,6 +19,7 @@ __all__ = [
     "ExitCode",
     "FeatureValue",
     "GroupValue",
+    "Interval",
     "Report",
     "Scalar",
     "Severity",
@@ -38,6 +39,8 @@ class Status(StrEnum):
 
     PASS: every bound holds. FAIL: a bound is broken and the rule's severity is ``error``.
     WARN: a bound is broken and the rule's severity is ``warning`` (does not fail the gate).
+    INCONCLUSIVE: judged with intervals, the interval of a bound's value straddles its limit and
+    no bound is broken outright; the rule's ``on_inconclusive`` says what that does to the gate.
     ERROR: the rule could not be computed (missing column, undefined value, model raised);
     fails the gate. SKIPPED: the policy marks the rule ``skip: <reason>``.
     """
@@ -45,6 +48,7 @@ class Status(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     WARN = "warn"
+    INCONCLUSIVE = "inconclusive"
     ERROR = "error"
     SKIPPED = "skipped"
 
@@ -72,6 +76,35 @@ class SourceRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Interval:
+    """A confidence interval of a measured value: ``low`` to ``high`` at ``confidence``.
+
+    ``method`` names what computed it (bootstrap, wilson, newcombe, katz, delong); ``n`` counts
+    the cases that decided the value (the metric's denominator in the groups involved: the
+    negatives for a false positive rate), None where no count applies.
+    """
+
+    low: float
+    high: float
+    confidence: float
+    method: str
+    n: int | None = None
+
+    def describe(self) -> str:
+        """'95% CI 0.01 to 0.11'."""
+        return f"{self.confidence * 100:.4g}% CI {_fmt(self.low)} to {_fmt(self.high)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "low": self.low,
+            "high": self.high,
+            "confidence": self.confidence,
+            "method": self.method,
+            "n": self.n,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class GroupValue:
     """One group's figure: the group's key, its size and the measured value.
 
@@ -89,6 +122,8 @@ class GroupValue:
     baseline_value: float | None = None
     metric: str | None = None
     weight: float | None = None  # total sample weight of the group, when weighted
+    support: int | None = None  # rows in the metric's denominator (negatives for an FPR)
+    interval: Interval | None = None
 
     def label(self) -> str:
         return ", ".join(f"{name}={value}" for name, value in self.group) or "overall"
@@ -107,6 +142,10 @@ class GroupValue:
             out["metric"] = self.metric
         if self.weight is not None:
             out["weight"] = self.weight
+        if self.support is not None:
+            out["support"] = self.support
+        if self.interval is not None:
+            out["interval"] = self.interval.to_dict()
         return out
 
 
@@ -136,6 +175,9 @@ class Check:
     quantity it applies to (None when undefined), ``limit`` the threshold it is compared with.
     ``setting`` is the number written in the policy when ``limit`` is derived from it: only
     ``max_decrease: d``, which compares the change (candidate - baseline) with ``limit`` -d.
+    Judged with intervals, ``interval`` holds the value's interval and ``outcome`` the decision
+    from it (pass, fail or inconclusive); ``passed`` stays the point estimate's comparison.
+    ``n`` counts the cases that decided the value and ``unit`` names them ("negatives").
     """
 
     bound: str
@@ -146,13 +188,33 @@ class Check:
     subject: str  # what the value is, in words: "difference between groups"
     metric: str | None = None  # the metric compared, where the rule has one
     setting: float | None = None  # the policy's number when limit is -setting (max_decrease)
+    n: int | None = None
+    unit: str | None = None
+    interval: Interval | None = None
+    outcome: Literal["pass", "fail", "inconclusive"] | None = None
+
+    @property
+    def holds(self) -> bool:
+        """Whether the bound holds: the interval's decision when judged with one, else the
+        point estimate's comparison."""
+        return self.passed if self.outcome is None else self.outcome == "pass"
+
+    def cases(self) -> str:
+        """'n=212 negatives' (empty when no count applies)."""
+        if self.n is None:
+            return ""
+        return f"n={self.n}" + (f" {self.unit}" if self.unit else "")
 
     def describe(self) -> str:
         """'subject value op bound limit', with the op negated when violated.
 
         With a ``setting`` (max_decrease): 'subject value op limit: bound d allows a fall of at
         most d', so that the sign of the change and of the limit agree and the words say the rest.
+        With an interval: 'subject value (95% CI low to high) op bound limit (n=...)', and for an
+        inconclusive bound 'subject value (95% CI ...) may exceed bound limit: inconclusive'.
         """
+        if self.interval is not None and self.outcome is not None:
+            return self._describe_interval(self.interval, self.outcome)
         op = self.op if self.passed else _NEGATED[self.op]
         shown = "undefined" if self.value is None else _fmt(self.value)
         if self.setting is not None:
@@ -162,6 +224,22 @@ class Check:
                 f"{self.bound} {d} allows a fall of at most {d}"
             )
         return f"{self.subject} {shown} {op} {self.bound} {_fmt(self.limit)}"
+
+    def _describe_interval(self, interval: Interval, outcome: str) -> str:
+        shown = "undefined" if self.value is None else _fmt(self.value)
+        head = f"{self.subject} {shown} ({interval.describe()})"
+        bound = f"{self.bound} {_fmt(self.limit if self.setting is None else self.setting)}"
+        cases = self.cases()
+        tail = f" ({cases})" if cases else ""
+        if outcome == "inconclusive":
+            verb = _MAY[self.op]
+            if self.setting is not None:
+                return f"{head} may fall below {_fmt(self.limit)} ({bound}): inconclusive{tail}"
+            return f"{head} {verb} {bound}: inconclusive{tail}"
+        op = self.op if outcome == "pass" else _NEGATED[self.op]
+        if self.setting is not None:
+            return f"{head} {op} {_fmt(self.limit)}: {bound} allows a fall of at most {_fmt(self.setting)}{tail}"
+        return f"{head} {op} {bound}{tail}"
 
     def margin(self) -> float:
         """How far the value is inside its limit (negative when violated)."""
@@ -179,10 +257,14 @@ class Check:
             "subject": self.subject,
             "metric": self.metric,
             **({} if self.setting is None else {"setting": self.setting}),
+            **({} if self.n is None else {"n": self.n, "unit": self.unit}),
+            **({} if self.interval is None else {"interval": self.interval.to_dict()}),
+            **({} if self.outcome is None else {"outcome": self.outcome}),
         }
 
 
 _NEGATED = {"<=": ">", ">=": "<", ">": "<="}
+_MAY = {"<=": "may exceed", ">=": "may fall below", ">": "may not exceed"}
 
 
 def _fmt(value: float) -> str:
@@ -198,15 +280,19 @@ class BaselineChange:
     candidate: float
     change: float  # candidate - baseline
     relative_change: float | None  # change / |baseline|; None when the baseline value is 0
+    interval: Interval | None = None  # of the change, resampled with the same rows for both
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "subject": self.subject,
             "baseline": self.baseline,
             "candidate": self.candidate,
             "change": self.change,
             "relative_change": self.relative_change,
         }
+        if self.interval is not None:
+            out["interval"] = self.interval.to_dict()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +304,9 @@ class Verdict:
     ``duration_s`` is the rule's wall time in seconds (measure and judge, the baseline's
     measurement included), rounded to 4 decimals; work shared between rules (predictions, SHAP
     values) is computed once, by the first rule that needs it, and counts in that rule's time.
+    Judged with intervals, ``interval`` is the deciding bound's and ``on_inconclusive`` what an
+    INCONCLUSIVE status does to the gate (warn, fail or pass); ``n`` counts the cases that
+    decided the value.
     """
 
     rule_id: str
@@ -236,11 +325,31 @@ class Verdict:
     info: tuple[tuple[str, Scalar], ...] = ()
     baseline: BaselineChange | None = None
     duration_s: float = 0.0
+    interval: Interval | None = None
+    on_inconclusive: Literal["warn", "fail", "pass"] | None = None
+    n: int | None = None
 
     @property
     def failed(self) -> bool:
-        """True when this verdict fails the gate (FAIL or ERROR)."""
-        return self.status in (Status.FAIL, Status.ERROR)
+        """True when this verdict fails the gate under its default (not strict) judgement:
+        FAIL, ERROR, or INCONCLUSIVE of an error-severity rule with ``on_inconclusive: fail``."""
+        return self.fails_gate(strict=False)
+
+    def fails_gate(self, strict: bool) -> bool:
+        """Whether this verdict fails the gate; ``strict``: warnings fail it too.
+
+        INCONCLUSIVE counts as ``on_inconclusive`` says: ``fail`` as a failed rule of this
+        rule's severity (FAIL, or WARN for a warning rule), ``warn`` as a WARN, ``pass`` never.
+        """
+        status = self.status
+        if status is Status.INCONCLUSIVE:
+            effect = self.on_inconclusive or "warn"
+            if effect == "pass":
+                return False
+            status = Status.FAIL if effect == "fail" and self.severity == "error" else Status.WARN
+        if status in (Status.FAIL, Status.ERROR):
+            return True
+        return strict and status is Status.WARN
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -262,6 +371,9 @@ class Verdict:
             "info": dict(self.info),
             "baseline": None if self.baseline is None else self.baseline.to_dict(),
             "duration_s": self.duration_s,
+            **({} if self.n is None else {"n": self.n}),
+            **({} if self.interval is None else {"interval": self.interval.to_dict()}),
+            **({} if self.on_inconclusive is None else {"on_inconclusive": self.on_inconclusive}),
         }
 
 
@@ -300,13 +412,16 @@ class Report:
             strict = self.strict
         if self.errors or any(v.status is Status.ERROR for v in self.verdicts):
             return ExitCode.USAGE_ERROR
-        failing = {Status.FAIL, Status.WARN} if strict else {Status.FAIL}
-        if any(v.status in failing for v in self.verdicts):
+        if any(v.fails_gate(strict) for v in self.verdicts):
             return ExitCode.VIOLATIONS
         return ExitCode.OK
 
     def counts(self) -> dict[str, int]:
-        out = {status.value: 0 for status in Status}
+        """Verdicts per status; ``inconclusive`` appears only when a rule is judged with
+        intervals, so that reports of policies without intervals keep their keys."""
+        out = {status.value: 0 for status in Status if status is not Status.INCONCLUSIVE}
+        if any(v.on_inconclusive is not None for v in self.verdicts):
+            out[Status.INCONCLUSIVE.value] = 0
         for verdict in self.verdicts:
             out[verdict.status.value] += 1
         return out

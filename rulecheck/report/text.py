@@ -15,6 +15,7 @@ _COLORS = {
     Status.PASS: "32",
     Status.FAIL: "31",
     Status.WARN: "33",
+    Status.INCONCLUSIVE: "36",
     Status.ERROR: "35",
     Status.SKIPPED: "90",
 }
@@ -120,7 +121,7 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
         lines.append(f"error: {error} (no rule was evaluated)")
     counts = report.counts()
     summary = ", ".join(
-        f"{counts[s.value]} {s.value}" for s in Status if counts[s.value] or s is Status.PASS
+        f"{count} {status}" for status, count in counts.items() if count or status == "pass"
     )
     rules = "rule" if len(report.verdicts) == 1 else "rules"
     # The gate the exit code was judged under, where it matters: strict, or warnings present.

@@ -13,7 +13,20 @@ from typing import Annotated, ClassVar, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from rulecheck._intervals import (
+    Estimate,
+    Estimator,
+    IntervalSettings,
+    Outcome,
+    decide,
+)
 from rulecheck._measures import AttributionTable, Condition, GroupTable, ProxyScore
+from rulecheck._settings import (
+    BootstrapSettings,
+    IntervalMethod,
+    OnInconclusive,
+    UncertaintySettings,
+)
 from rulecheck.errors import InputError
 from rulecheck.rules._where import WHERE_DESCRIPTION, Where, where_conditions
 from rulecheck.verdict import (
@@ -21,6 +34,7 @@ from rulecheck.verdict import (
     Check,
     FeatureValue,
     GroupValue,
+    Interval,
     Scalar,
     Severity,
     SourceRef,
@@ -31,6 +45,7 @@ from rulecheck.verdict import (
 __all__ = [
     "CLASSIFICATION_METRICS",
     "EvalContext",
+    "Judged",
     "Measurement",
     "MetricName",
     "MissingMode",
@@ -39,8 +54,10 @@ __all__ = [
     "above",
     "at_least",
     "at_most",
+    "conclude",
     "fmt",
     "judge",
+    "prepare",
 ]
 
 RuleId = Annotated[
@@ -97,6 +114,16 @@ class EvalContext(Protocol):
 
     def overall_metric(self, metric: str) -> float | None:
         """``metric`` on all rows; None when undefined (zero denominator)."""
+        ...
+
+    def overall_estimator(self, metric: str) -> Estimator | None:
+        """The interval source of :meth:`overall_metric` (None where the engine has none)."""
+        ...
+
+    def proxy_estimator(
+        self, protected: str, features: Sequence[str], measure: str
+    ) -> Estimator | None:
+        """The interval source of the largest association of ``features`` with ``protected``."""
         ...
 
     def group_loss(self, name: str, params: Mapping[str, float], by: tuple[str, ...]) -> GroupTable:
@@ -173,6 +200,23 @@ class RuleBase(BaseModel):
         ge=0,
         description="Baseline comparison: (candidate - baseline) / |baseline| may be at most this.",
     )
+    confidence: float | None = Field(
+        default=None,
+        ge=0.5,
+        le=0.9999,
+        description="Judge with intervals at this two-sided confidence (overrides the policy's uncertainty.confidence).",
+    )
+    method: IntervalMethod | None = Field(
+        default=None,
+        description="Interval method for this rule: bootstrap or analytic (overrides uncertainty.method).",
+    )
+    bootstrap: BootstrapSettings | None = Field(
+        default=None, description="Bootstrap replicates and seed for this rule."
+    )
+    on_inconclusive: OnInconclusive | None = Field(
+        default=None,
+        description="What an inconclusive verdict of this rule does to the gate: warn, fail or pass.",
+    )
 
     _source: SourceRef | None = PrivateAttr(default=None)
 
@@ -188,6 +232,22 @@ class RuleBase(BaseModel):
     def group_selection(self) -> tuple[tuple[str, ...], MissingMode]:
         """The rule's group columns and what to do with missing values in them."""
         return (), "error"
+
+    def interval_settings(self, policy: UncertaintySettings | None) -> IntervalSettings | None:
+        """How this rule is judged with intervals: its own keys over the policy's
+        ``uncertainty:`` block; None (point estimates) when neither asks for intervals."""
+        own = (self.confidence, self.method, self.bootstrap, self.on_inconclusive)
+        if policy is None and all(value is None for value in own):
+            return None
+        base = policy or UncertaintySettings()
+        boot = self.bootstrap or base.bootstrap
+        return IntervalSettings(
+            confidence=self.confidence if self.confidence is not None else base.confidence,
+            method=self.method or base.method,
+            replicates=boot.n,
+            seed=boot.seed,
+            on_inconclusive=self.on_inconclusive or base.on_inconclusive,
+        )
 
     def has_change_bounds(self) -> bool:
         """True when the rule compares the candidate with a baseline model."""
@@ -215,6 +275,11 @@ class Measurement:
     features: tuple[FeatureValue, ...] = ()
     notes: tuple[str, ...] = ()
     info: tuple[tuple[str, Scalar], ...] = ()
+    # Interval sources: one per check (None where a bound has none, e.g. a rank), one for the
+    # primary value (baseline changes resample it with the baseline's), one per group.
+    estimators: tuple[Estimator | None, ...] = ()
+    primary_estimator: Estimator | None = None
+    group_estimators: tuple[Estimator | None, ...] = ()
 
 
 def fmt(value: float | None) -> str:
@@ -241,33 +306,122 @@ def above(bound: str, value: float, limit: float, subject: str) -> Check:
     return Check(bound, value, limit, ">", value > limit, subject)
 
 
-def judge(rule: RuleBase, measurement: Measurement, baseline: Measurement | None = None) -> Verdict:
-    """Turn a measurement into a verdict. The only place where bounds decide a status.
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A rule's bounds ready to be decided: every check (the change bounds included), the
+    interval source of each (None where a bound has none or intervals are off), and the
+    evidence. :func:`conclude` turns it into a verdict; evaluation ranks the estimates of all
+    rules first when the policy asks for Holm's correction."""
 
-    The rule fails if any bound fails; ``value``/``threshold`` are those of the deciding bound
-    (the first failed one, else the one closest to its limit) and the message names every bound.
-    Bounds are inclusive: a value equal to its limit passes. With a ``baseline`` measurement the
-    change bounds (max_increase, max_decrease, max_relative_increase) apply to the change of the
-    rule's primary value, candidate - baseline, whose checks name both values; every group shows
-    both models' values.
-    """
+    checks: tuple[Check, ...]
+    estimates: tuple[Estimate | None, ...]
+    groups: tuple[GroupValue, ...]
+    change: BaselineChange | None
+    notes: tuple[str, ...]
+    settings: IntervalSettings | None
+
+
+def prepare(
+    rule: RuleBase,
+    measurement: Measurement,
+    baseline: Measurement | None = None,
+    settings: IntervalSettings | None = None,
+) -> Judged:
+    """Collect the checks of a measurement (and the change bounds against ``baseline``) and,
+    with ``settings``, compute the interval source of each: the expensive part (bootstrap)."""
     checks = list(measurement.checks)
     change: BaselineChange | None = None
     groups = measurement.groups
+    notes: list[str] = []
+    estimates: list[Estimate | None] = [None] * len(checks)
+    if settings is not None:
+        estimates = [
+            None if e is None else e(settings) for e in _padded(measurement.estimators, len(checks))
+        ]
+        groups = _group_intervals(groups, measurement.group_estimators, settings)
+        unavailable = sorted({c.bound for c, e in zip(checks, estimates, strict=True) if e is None})
+        if unavailable:
+            notes.append(
+                f"{', '.join(unavailable)} judged on the point estimate (no interval applies)."
+            )
     if baseline is not None:
         change = _change(measurement, baseline)
-        checks.extend(_change_checks(rule, change))
-        groups = _side_by_side(measurement.groups, baseline.groups)
+        change_checks = _change_checks(rule, change)
+        checks.extend(change_checks)
+        groups = _side_by_side(groups, baseline.groups)
+        if settings is not None:
+            absolute, relative, note = _change_estimates(measurement, baseline, settings)
+            if note:
+                notes.append(note)
+            for check in change_checks:
+                estimates.append(relative if check.bound == "max_relative_increase" else absolute)
+            if absolute is not None:
+                low, high = absolute.interval(settings.confidence)
+                change = replace(
+                    change,
+                    interval=Interval(low, high, settings.confidence, absolute.method, absolute.n),
+                )
+        else:
+            estimates.extend([None] * len(change_checks))
     if not checks:
         raise ValueError(f"rule {rule.id!r} measured no bound")  # a bug in the rule, not user input
-    failed = [c for c in checks if not c.passed]
+    for estimate in estimates:
+        if estimate is not None:
+            notes.extend(n for n in estimate.notes if n not in notes)
+    return Judged(tuple(checks), tuple(estimates), groups, change, tuple(notes), settings)
+
+
+def conclude(
+    rule: RuleBase,
+    measurement: Measurement,
+    judged: Judged,
+    levels: Sequence[float] | None = None,
+    decided: Sequence[bool] | None = None,
+) -> Verdict:
+    """Decide every bound and build the verdict.
+
+    Without intervals a bound holds when its point estimate does. With intervals a bound is
+    decided by its interval (at ``levels[i]``, the rule's confidence unless Holm's correction
+    set another): pass, fail or inconclusive; ``decided[i]`` False (Holm's step-down stopped
+    before bound i) makes it inconclusive. The rule fails if any bound fails, is inconclusive
+    if none fails and one is inconclusive, else passes.
+    """
+    settings = judged.settings
+    checks: list[Check] = []
+    for index, (check, estimate) in enumerate(zip(judged.checks, judged.estimates, strict=True)):
+        if settings is None:
+            checks.append(check)
+            continue
+        if estimate is None:
+            checks.append(replace(check, outcome="pass" if check.passed else "fail"))
+            continue
+        level = settings.confidence if levels is None else levels[index]
+        low, high = estimate.interval(level)
+        outcome: Outcome = decide((low, high), check.op, check.limit)
+        if decided is not None and not decided[index]:
+            outcome = "inconclusive"
+        n = check.n if check.n is not None else estimate.n
+        checks.append(
+            replace(
+                check,
+                n=n,
+                interval=Interval(low, high, level, estimate.method, n),
+                outcome=outcome,
+            )
+        )
+    failed = [c for c in checks if _outcome(c) == "fail"]
+    open_ = [c for c in checks if _outcome(c) == "inconclusive"]
     if failed:
         # The first violated bound decides; where one bound is checked on several quantities
         # (equalized_odds: TPR and FPR differences), the worst of them.
         deciding = min((c for c in failed if c.bound == failed[0].bound), key=Check.margin)
+        status = Status.FAIL if rule.severity == "error" else Status.WARN
+    elif open_:
+        deciding = min(open_, key=Check.margin)
+        status = Status.INCONCLUSIVE
     else:
         deciding = min(checks, key=Check.margin)
-    status = Status.PASS if not failed else Status.FAIL if rule.severity == "error" else Status.WARN
+        status = Status.PASS
     others = [c for c in checks if c is not deciding]
     message = deciding.describe()
     if measurement.context:
@@ -275,7 +429,8 @@ def judge(rule: RuleBase, measurement: Measurement, baseline: Measurement | None
     if others:
         message += "; also " + "; ".join(c.describe() for c in others)
     message += "."
-    for note in measurement.notes:
+    notes = (*measurement.notes, *judged.notes)
+    for note in notes:
         message += f" {note}"
     return Verdict(
         rule_id=rule.id,
@@ -288,12 +443,79 @@ def judge(rule: RuleBase, measurement: Measurement, baseline: Measurement | None
         threshold=deciding.limit,
         bound=deciding.bound,
         checks=tuple(checks),
-        groups=groups,
+        groups=judged.groups,
         features=measurement.features,
-        notes=measurement.notes,
+        notes=notes,
         info=measurement.info,
-        baseline=change,
+        baseline=judged.change,
+        interval=deciding.interval,
+        on_inconclusive=None if settings is None else settings.on_inconclusive,
+        n=deciding.n,
     )
+
+
+def judge(
+    rule: RuleBase,
+    measurement: Measurement,
+    baseline: Measurement | None = None,
+    settings: IntervalSettings | None = None,
+) -> Verdict:
+    """Turn a measurement into a verdict. The only place where bounds decide a status.
+
+    The rule fails if any bound fails; ``value``/``threshold`` are those of the deciding bound
+    (the first failed one, else the one closest to its limit) and the message names every bound.
+    Bounds are inclusive: a value equal to its limit passes. With a ``baseline`` measurement the
+    change bounds (max_increase, max_decrease, max_relative_increase) apply to the change of the
+    rule's primary value, candidate - baseline, whose checks name both values; every group shows
+    both models' values. With ``settings`` every bound is decided by its interval (see
+    :func:`conclude`).
+    """
+    return conclude(rule, measurement, prepare(rule, measurement, baseline, settings))
+
+
+def _outcome(check: Check) -> Outcome:
+    if check.outcome is not None:
+        return check.outcome
+    return "pass" if check.passed else "fail"
+
+
+def _padded(items: tuple[Estimator | None, ...], length: int) -> list[Estimator | None]:
+    return [*items, *([None] * (length - len(items)))][:length]
+
+
+def _group_intervals(
+    groups: tuple[GroupValue, ...],
+    estimators: tuple[Estimator | None, ...],
+    settings: IntervalSettings,
+) -> tuple[GroupValue, ...]:
+    out: list[GroupValue] = []
+    for group, estimator in zip(groups, _padded(estimators, len(groups)), strict=True):
+        if estimator is None or group.value is None:
+            out.append(group)
+            continue
+        estimate = estimator(settings)
+        low, high = estimate.interval(settings.confidence)
+        interval = Interval(low, high, settings.confidence, estimate.method, estimate.n)
+        out.append(replace(group, interval=interval))
+    return tuple(out)
+
+
+def _change_estimates(
+    candidate: Measurement, baseline: Measurement, settings: IntervalSettings
+) -> tuple[Estimate | None, Estimate | None, str]:
+    """Paired interval sources of the change and the relative change (the bootstrap: the same
+    resampled rows for both models), and a note when they cannot be paired."""
+    if candidate.primary_estimator is None or baseline.primary_estimator is None:
+        return None, None, "Baseline change bounds judged on the point estimate (no interval)."
+    paired = settings.with_method("bootstrap")
+    mine = candidate.primary_estimator(paired)
+    theirs = baseline.primary_estimator(paired)
+    absolute = mine.change_from(theirs, relative=False)
+    relative = mine.change_from(theirs, relative=True)
+    if absolute is None:
+        return None, None, "Baseline change bounds judged on the point estimate (not paired)."
+    note = "" if settings.method == "bootstrap" else "Change intervals: paired bootstrap."
+    return absolute, relative, note
 
 
 def _change(candidate: Measurement, baseline: Measurement) -> BaselineChange:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from rulecheck._intervals import Estimator, GroupStatistic
 from rulecheck._measures import GroupKey, GroupTable, same_value
 from rulecheck._traps import not_found_hint
 from rulecheck.errors import InputError
@@ -81,6 +82,11 @@ class GroupOptions(BaseModel):
         default=None,
         gt=0,
         description="With target.sample_weight: groups whose total weight is below this are reported but excluded from comparisons.",
+    )
+    min_support: int = Field(
+        default=0,
+        ge=0,
+        description="Groups with fewer cases in the metric's own denominator (positives for a true positive rate, negatives for a false positive rate, predicted positives for precision, rows otherwise) are reported but excluded from comparisons; 0 (default) turns it off. 30 is a sensible floor when judging with intervals.",
     )
 
     @field_validator("by")
@@ -219,12 +225,15 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
     groups: list[GroupValue] = []
     eligible: list[tuple[int, float]] = []
     small: list[str] = []
+    unsupported: list[str] = []
     undefined: list[str] = []
     light = _light_groups(table, options)
+    support = table.support
     for i in indices:
         value = table.values[i]
-        excluded = table.n[i] < options.min_group_size or i in light
         label = group_label(table.by, table.keys[i])
+        too_few = support is not None and support[i] < options.min_support
+        excluded = table.n[i] < options.min_group_size or i in light or too_few
         groups.append(
             GroupValue(
                 group=tuple(zip(table.by, table.keys[i], strict=True)),
@@ -234,11 +243,14 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
                 excluded=excluded,
                 metric=metric,
                 weight=None if table.weights is None else table.weights[i],
+                support=None if support is None else support[i],
             )
         )
-        if excluded:
+        if table.n[i] < options.min_group_size or i in light:
             weight = "" if table.weights is None else f", weight {fmt(table.weights[i])}"
             small.append(f"{label} (n={table.n[i]}{weight})")
+        elif too_few and support is not None:
+            unsupported.append(f"{label} ({support[i]} {table.unit})")
         elif value is None:
             undefined.append(label)
         else:
@@ -250,11 +262,16 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
         if options.min_group_weight is not None and table.weights is not None:
             limit += f" or min_group_weight {fmt(options.min_group_weight)}"
         notes.append(f"Excluded as smaller than {limit}: {', '.join(small)}.")
+    if unsupported:
+        notes.append(
+            f"Excluded with fewer than min_support {options.min_support} {table.unit} "
+            f"(the {metric} denominator): {', '.join(unsupported)}."
+        )
     if undefined:
         notes.append(f"{metric} is undefined (zero denominator) for: {', '.join(undefined)}.")
 
     label_of = {i: group_label(table.by, table.keys[i]) for i in indices}
-    checks: list[Check] = []
+    checks: list[Judgeable] = []
     context = ""
     if ref_index is not None:
         ref_label = label_of[ref_index]
@@ -267,6 +284,11 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
             raise InputError(
                 f"reference_group {ref_label} has total weight {fmt(table.weights[ref_index])}, "
                 f"less than min_group_weight {fmt(options.min_group_weight)}"
+            )
+        if support is not None and support[ref_index] < options.min_support:
+            raise InputError(
+                f"reference_group {ref_label} has {support[ref_index]} {table.unit}, fewer than "
+                f"min_support {options.min_support}"
             )
         ref_value = table.values[ref_index]
         if ref_value is None:
@@ -282,14 +304,14 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
             f"reference {ref_label}",
             label_of,
             bounds,
-            ref_is_overall=False,
+            ref_index=ref_index,
         )
     elif options.relative_to == "overall":
         if table.overall is None:
             raise InputError(f"{metric} is undefined on all rows (zero denominator)")
         _need(eligible, 1, options, metric, "", groups)
         checks, context = _against(
-            metric, eligible, table.overall, "overall", label_of, bounds, ref_is_overall=True
+            metric, eligible, table.overall, "overall", label_of, bounds, ref_index=None
         )
     else:
         comparing = (
@@ -301,16 +323,46 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
         checks, context = _between(metric, eligible, label_of, bounds)
 
     checks.extend(_absolute(metric, eligible, label_of, bounds))
+    checks = [(_with_cases(check, stat, table), stat) for check, stat in checks]
     # The rule's value is the unchecked quantity where there is one, else the first bound's.
-    first = next((c for c in checks if c.bound in bounds.unchecked), checks[0])
+    first = next((c for c in checks if c[0].bound in bounds.unchecked), checks[0])
+    kept = [c for c in checks if c[0].bound not in bounds.unchecked]
     return Measurement(
-        checks=tuple(c for c in checks if c.bound not in bounds.unchecked),
-        primary=first.value,
-        subject=first.subject,
+        checks=tuple(check for check, _ in kept),
+        primary=first[0].value,
+        subject=first[0].subject,
         context=context,
         groups=tuple(groups),
         notes=tuple(notes),
+        estimators=tuple(_estimator(table, stat) for _, stat in kept),
+        primary_estimator=_estimator(table, first[1]),
+        group_estimators=tuple(
+            _estimator(table, GroupStatistic("value", (i,), deciding=(i,))) for i in indices
+        ),
     )
+
+
+# A check and the formula of its value over the groups (for joint resampling).
+Judgeable = tuple[Check, GroupStatistic]
+
+
+def _estimator(table: GroupTable, statistic: GroupStatistic) -> Estimator | None:
+    sampler = table.sampler
+    if sampler is None:
+        return None
+    return lambda settings: sampler.estimate(statistic, settings)
+
+
+def _with_cases(check: Check, statistic: GroupStatistic, table: GroupTable) -> Check:
+    """The check with the number of cases that decided it: the support of the deciding
+    groups (the reference group included)."""
+    if table.support is None:
+        return check
+    deciding = set(statistic.deciding)
+    if statistic.reference is not None:
+        deciding.add(statistic.reference)
+    n = sum(table.support[i] for i in deciding)
+    return replace(check, n=n, unit=table.unit)
 
 
 def _light_groups(table: GroupTable, options: GroupOptions) -> set[int]:
@@ -344,7 +396,7 @@ def _need(
 
 def _between(
     metric: str, eligible: Sequence[tuple[int, float]], label_of: dict[int, str], bounds: Bounds
-) -> tuple[list[Check], str]:
+) -> tuple[list[Judgeable], str]:
     if not (
         bounds.max_difference is not None
         or bounds.min_ratio is not None
@@ -357,43 +409,33 @@ def _between(
         context = f"every compared group {fmt(hi)}"
     else:
         context = f"highest {label_of[hi_i]} {fmt(hi)}, lowest {label_of[lo_i]} {fmt(lo)}"
-    checks: list[Check] = []
+    compared = tuple(i for i, _ in eligible)
+    checks: list[Judgeable] = []
     if bounds.max_difference is not None:
-        checks.append(
-            at_most(
-                "max_difference",
-                hi - lo,
-                bounds.max_difference,
-                f"{metric} difference between groups",
-                metric=metric,
-            )
+        check = at_most(
+            "max_difference",
+            hi - lo,
+            bounds.max_difference,
+            f"{metric} difference between groups",
+            metric=metric,
         )
+        checks.append((check, GroupStatistic("range", compared, deciding=(hi_i, lo_i))))
     if bounds.min_ratio is not None:
         if hi == 0:
             raise InputError(f"{metric} ratio is undefined: every compared group has {metric} 0")
-        checks.append(
-            at_least(
-                "min_ratio",
-                lo / hi,
-                bounds.min_ratio,
-                f"{metric} ratio lowest/highest group",
-                metric,
-            )
+        check = at_least(
+            "min_ratio", lo / hi, bounds.min_ratio, f"{metric} ratio lowest/highest group", metric
         )
+        checks.append((check, GroupStatistic("min_over_max", compared, deciding=(lo_i, hi_i))))
     if bounds.max_ratio is not None:
         if lo == 0:
             raise InputError(
                 f"{metric} ratio highest/lowest is undefined: {label_of[lo_i]} has {metric} 0"
             )
-        checks.append(
-            at_most(
-                "max_ratio",
-                hi / lo,
-                bounds.max_ratio,
-                f"{metric} ratio highest/lowest group",
-                metric,
-            )
+        check = at_most(
+            "max_ratio", hi / lo, bounds.max_ratio, f"{metric} ratio highest/lowest group", metric
         )
+        checks.append((check, GroupStatistic("max_over_min", compared, deciding=(hi_i, lo_i))))
     return checks, context
 
 
@@ -405,28 +447,30 @@ def _against(
     label_of: dict[int, str],
     bounds: Bounds,
     *,
-    ref_is_overall: bool,
-) -> tuple[list[Check], str]:
+    ref_index: int | None,
+) -> tuple[list[Judgeable], str]:
     """Bounds on each group against a reference (a group or the overall value).
 
     The subjects say "ratio to reference" and the context names each group once, with its value,
     then the reference: "race=African-American 0.5882 vs reference race=Caucasian 0.348".
     """
-    checks: list[Check] = []
+    ref_is_overall = ref_index is None
+    compared = tuple(i for i, _ in eligible)
+    checks: list[Judgeable] = []
     ref_word = "overall" if ref_is_overall else "reference"
     single = len(eligible) == 1  # then lowest = highest: no need to say which
     named: dict[int, list[str]] = {}  # group index -> its roles (lowest, highest), in order
     if bounds.max_difference is not None:
         far_i, far = max(eligible, key=lambda item: abs(item[1] - reference))
-        checks.append(
-            at_most(
-                "max_difference",
-                abs(far - reference),
-                bounds.max_difference,
-                f"{metric} largest difference from {ref_word}",
-                metric=metric,
-            )
+        check = at_most(
+            "max_difference",
+            abs(far - reference),
+            bounds.max_difference,
+            f"{metric} largest difference from {ref_word}",
+            metric=metric,
         )
+        stat = GroupStatistic("max_abs_from", compared, ref_index, deciding=(far_i,))
+        checks.append((check, stat))
         named.setdefault(far_i, [])
     if bounds.min_ratio is not None or bounds.max_ratio is not None:
         if reference == 0:
@@ -434,27 +478,27 @@ def _against(
             raise InputError(f"{metric} ratios are undefined: {what} has {metric} 0")
         if bounds.min_ratio is not None:
             low_i, low = min(eligible, key=lambda item: item[1])
-            checks.append(
-                at_least(
-                    "min_ratio",
-                    low / reference,
-                    bounds.min_ratio,
-                    f"{metric} {'' if single else 'lowest '}ratio to {ref_word}",
-                    metric=metric,
-                )
+            check = at_least(
+                "min_ratio",
+                low / reference,
+                bounds.min_ratio,
+                f"{metric} {'' if single else 'lowest '}ratio to {ref_word}",
+                metric=metric,
             )
+            stat = GroupStatistic("min_ratio_to", compared, ref_index, deciding=(low_i,))
+            checks.append((check, stat))
             named.setdefault(low_i, []).append("lowest")
         if bounds.max_ratio is not None:
             high_i, high = max(eligible, key=lambda item: item[1])
-            checks.append(
-                at_most(
-                    "max_ratio",
-                    high / reference,
-                    bounds.max_ratio,
-                    f"{metric} {'' if single else 'highest '}ratio to {ref_word}",
-                    metric=metric,
-                )
+            check = at_most(
+                "max_ratio",
+                high / reference,
+                bounds.max_ratio,
+                f"{metric} {'' if single else 'highest '}ratio to {ref_word}",
+                metric=metric,
             )
+            stat = GroupStatistic("max_ratio_to", compared, ref_index, deciding=(high_i,))
+            checks.append((check, stat))
             named.setdefault(high_i, []).append("highest")
     values = dict(eligible)
     shown = [
@@ -470,18 +514,21 @@ def _against(
 
 def _absolute(
     metric: str, eligible: Sequence[tuple[int, float]], label_of: dict[int, str], bounds: Bounds
-) -> list[Check]:
-    checks: list[Check] = []
+) -> list[Judgeable]:
+    compared = tuple(i for i, _ in eligible)
+    checks: list[Judgeable] = []
     if bounds.min is not None:
         low_i, low = min(eligible, key=lambda item: item[1])
-        checks.append(
-            at_least("min", low, bounds.min, f"lowest group {metric} ({label_of[low_i]})", metric)
+        check = at_least(
+            "min", low, bounds.min, f"lowest group {metric} ({label_of[low_i]})", metric
         )
+        checks.append((check, GroupStatistic("min", compared, deciding=(low_i,))))
     if bounds.max is not None:
         high_i, high = max(eligible, key=lambda item: item[1])
-        checks.append(
-            at_most("max", high, bounds.max, f"highest group {metric} ({label_of[high_i]})", metric)
+        check = at_most(
+            "max", high, bounds.max, f"highest group {metric} ({label_of[high_i]})", metric
         )
+        checks.append((check, GroupStatistic("max", compared, deciding=(high_i,))))
     return checks
 
 
@@ -496,6 +543,11 @@ def measure_metrics(
         return parts[0]
     checks = tuple(c for part in parts for c in part.checks)
     worst = max(parts, key=lambda part: -math.inf if part.primary is None else part.primary)
+    estimators = tuple(
+        e
+        for part in parts
+        for e in (*part.estimators, *([None] * (len(part.checks) - len(part.estimators))))
+    )
     return Measurement(
         checks=checks,
         primary=worst.primary,
@@ -505,4 +557,7 @@ def measure_metrics(
         ),
         groups=tuple(g for part in parts for g in part.groups),
         notes=tuple(dict.fromkeys(n for part in parts for n in part.notes)),
+        estimators=estimators,
+        primary_estimator=worst.primary_estimator,
+        group_estimators=tuple(e for part in parts for e in part.group_estimators),
     )

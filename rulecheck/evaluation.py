@@ -12,7 +12,8 @@ import functools
 import hashlib
 import platform
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rulecheck._intervals import IntervalSettings, decision_p_value, holm
 from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
@@ -29,7 +31,14 @@ from rulecheck.engines.model import ModelAdapter, ModelOutput, adapt, load_model
 from rulecheck.engines.slices import apply_dtypes, describe_where, where_mask
 from rulecheck.errors import InputError
 from rulecheck.policy import CsvOptions, Policy, Target, load_policy
-from rulecheck.rules._base import error_verdict, judge, skipped_verdict
+from rulecheck.rules._base import (
+    Judged,
+    Measurement,
+    conclude,
+    error_verdict,
+    prepare,
+    skipped_verdict,
+)
 from rulecheck.rules._where import where_conditions
 from rulecheck.verdict import Report, Scalar, Status, Verdict
 
@@ -209,11 +218,22 @@ def evaluate(
         if has_baseline
         else None
     )
+    if baseline_context is not None:
+        context.pair_with(baseline_context)  # baseline changes resample the same rows
     for_all = baseline_for_all if baseline_for_all is not None else target.baseline_for_all
-    verdicts = tuple(
-        _timed(rule, context, baseline_context, for_all, policy.time_budget_s)
+    outcomes = [
+        _timed(
+            rule,
+            context,
+            baseline_context,
+            for_all,
+            policy.time_budget_s,
+            rule.interval_settings(policy.uncertainty),
+        )
         for rule in policy.rules
-    )
+    ]
+    holm_correction = policy.uncertainty is not None and policy.uncertainty.correction == "holm"
+    verdicts = _conclude_all(outcomes, holm_correction)
     if adapter is not None:
         model_info["calls"] = context.model_calls
         if adapter.notes:  # e.g. a link applied to margins, unseen categories
@@ -249,18 +269,90 @@ NEEDS_BASELINE = (
 )
 
 
+@dataclass
+class _Measured:
+    """A rule measured and its bounds prepared, waiting for its decision (Holm's correction
+    ranks the bounds of every rule first); ``finish`` adds what the rule's view says."""
+
+    rule: Any
+    measurement: Measurement
+    judged: Judged
+    finish: Callable[[Verdict], Verdict]
+    seconds: float
+
+    def conclude(
+        self, levels: list[float] | None = None, decided: list[bool] | None = None
+    ) -> Verdict:
+        start = time.perf_counter()
+        verdict = self.finish(conclude(self.rule, self.measurement, self.judged, levels, decided))
+        took = self.seconds + time.perf_counter() - start
+        return replace(verdict, duration_s=round(took, 4))
+
+
+def _conclude_all(
+    outcomes: list[Verdict | _Measured], holm_correction: bool
+) -> tuple[Verdict, ...]:
+    """Every rule's verdict; with Holm's correction the bounds judged with intervals are ranked
+    across all rules by the evidence against their limit first (see _intervals.holm)."""
+    if not holm_correction:
+        return tuple(o if isinstance(o, Verdict) else o.conclude() for o in outcomes)
+    family: list[tuple[int, int]] = []  # (outcome index, check index) of bounds with intervals
+    p_values: list[float] = []
+    alpha = 0.05
+    for i, outcome in enumerate(outcomes):
+        if isinstance(outcome, Verdict) or outcome.judged.settings is None:
+            continue
+        alpha = 1.0 - outcome.judged.settings.confidence
+        for j, (check, estimate) in enumerate(
+            zip(outcome.judged.checks, outcome.judged.estimates, strict=True)
+        ):
+            if estimate is not None:
+                family.append((i, j))
+                p_values.append(decision_p_value(estimate, check.op, check.limit))
+    decided, levels = holm(p_values, alpha)
+    by_rule: dict[int, tuple[list[float], list[bool]]] = {}
+    for (i, j), ok, level in zip(family, decided, levels, strict=True):
+        outcome = outcomes[i]
+        assert isinstance(outcome, _Measured)
+        settings = outcome.judged.settings
+        assert settings is not None
+        count = len(outcome.judged.checks)
+        rule_levels, rule_decided = by_rule.setdefault(
+            i, ([settings.confidence] * count, [True] * count)
+        )
+        rule_levels[j], rule_decided[j] = level, ok
+    verdicts: list[Verdict] = []
+    for i, outcome in enumerate(outcomes):
+        if isinstance(outcome, Verdict):
+            verdicts.append(outcome)
+        elif i in by_rule:
+            rule_levels, rule_decided = by_rule[i]
+            verdict = outcome.conclude(rule_levels, rule_decided)
+            note = f"Holm's correction over {len(family)} bounds judged with intervals."
+            verdicts.append(replace(verdict, notes=(*verdict.notes, note)))
+        else:
+            verdicts.append(outcome.conclude())
+    return tuple(verdicts)
+
+
 def _timed(
     rule: Any,
     context: DataContext,
     baseline: DataContext | None,
     baseline_for_all: bool,
     budget: float | None,
-) -> Verdict:
-    """The rule's verdict with its wall time: measure and judge, baseline included. Shared work
-    (predictions, SHAP values) is cached, so the first rule that needs it carries its cost."""
+    settings: IntervalSettings | None = None,
+) -> Verdict | _Measured:
+    """The rule's verdict (or its prepared bounds) with its wall time: measure and judge,
+    baseline included. Shared work (predictions, SHAP values, bootstrap draws) is cached, so
+    the first rule that needs it carries its cost."""
     start = time.perf_counter()
-    verdict = _rule_verdict(rule, context, baseline, baseline_for_all, budget)
-    return replace(verdict, duration_s=round(time.perf_counter() - start, 4))
+    outcome = _rule_verdict(rule, context, baseline, baseline_for_all, budget, settings)
+    took = time.perf_counter() - start
+    if isinstance(outcome, Verdict):
+        return replace(outcome, duration_s=round(took, 4))
+    outcome.seconds = took
+    return outcome
 
 
 def _rule_verdict(
@@ -269,7 +361,8 @@ def _rule_verdict(
     baseline: DataContext | None,
     baseline_for_all: bool,
     budget: float | None,
-) -> Verdict:
+    settings: IntervalSettings | None,
+) -> Verdict | _Measured:
     """The rule's verdict on the rows it selects (``where``, ``missing``), within its budget."""
     if rule.skip is not None:
         return skipped_verdict(rule)
@@ -284,20 +377,40 @@ def _rule_verdict(
     for ctx in (context, baseline):
         if ctx is not None:
             ctx.start_budget(budget)
-    verdict = _verdict(rule, context, baseline, baseline_for_all)
-    if conditions:
-        info = (("where", describe_where(conditions)), ("rows", len(context.frame)))
-        verdict = replace(verdict, info=(*verdict.info, *info))
-    if notes and verdict.status is not Status.ERROR:
-        verdict = replace(
-            verdict, message=f"{verdict.message} {' '.join(notes)}", notes=(*notes, *verdict.notes)
-        )
-    return verdict
+    rows = len(context.frame)
+
+    def finish(verdict: Verdict) -> Verdict:
+        if conditions:
+            info = (("where", describe_where(conditions)), ("rows", rows))
+            verdict = replace(verdict, info=(*verdict.info, *info))
+        if settings is not None and verdict.status is not Status.ERROR:
+            uses = ("bootstrap_n", settings.replicates), ("bootstrap_seed", settings.seed)
+            verdict = replace(verdict, info=(*verdict.info, *uses))
+        if notes and verdict.status is not Status.ERROR:
+            verdict = replace(
+                verdict,
+                message=f"{verdict.message} {' '.join(notes)}",
+                notes=(*notes, *verdict.notes),
+            )
+        return verdict
+
+    outcome = _verdict(rule, context, baseline, baseline_for_all, settings)
+    if isinstance(outcome, Verdict):
+        return finish(outcome)
+    measurement, judged, extra = outcome
+    if extra:
+        judged = replace(judged, notes=(*judged.notes, extra))
+    return _Measured(rule, measurement, judged, finish, 0.0)
 
 
 def _verdict(
-    rule: Any, context: DataContext, baseline: DataContext | None, baseline_for_all: bool
-) -> Verdict:
+    rule: Any,
+    context: DataContext,
+    baseline: DataContext | None,
+    baseline_for_all: bool,
+    settings: IntervalSettings | None,
+) -> Verdict | tuple[Measurement, Judged, str]:
+    """An ERROR verdict, or the measurement with its prepared bounds (and a note)."""
     try:
         measurement = rule.measure(context)
     except InputError as exc:
@@ -309,19 +422,22 @@ def _verdict(
             if getattr(rule, b) is not None
         )
         return error_verdict(rule, NEEDS_BASELINE.format(bounds=bounds))
-    # The baseline costs as much as the candidate (predictions, SHAP): measure it only where a
-    # rule compares, unless side-by-side figures are asked for everywhere.
-    if baseline is None or not (rule.has_change_bounds() or baseline_for_all):
-        return judge(rule, measurement)
     try:
-        baseline_measurement = rule.measure(baseline)
-        return judge(rule, measurement, baseline_measurement)
-    except InputError as exc:
-        if rule.has_change_bounds():
-            return error_verdict(rule, f"baseline: {exc}")
-        # Nothing to compare: judge the candidate alone and say why the baseline is missing.
-        verdict = judge(rule, measurement)
-        return replace(verdict, notes=(*verdict.notes, f"Baseline not shown: {exc}"))
+        # The baseline costs as much as the candidate (predictions, SHAP): measure it only
+        # where a rule compares, unless side-by-side figures are asked for everywhere.
+        if baseline is None or not (rule.has_change_bounds() or baseline_for_all):
+            return measurement, prepare(rule, measurement, None, settings), ""
+        try:
+            baseline_measurement = rule.measure(baseline)
+            return measurement, prepare(rule, measurement, baseline_measurement, settings), ""
+        except InputError as exc:
+            if rule.has_change_bounds():
+                return error_verdict(rule, f"baseline: {exc}")
+            # Nothing to compare: judge the candidate alone and say why the baseline is missing.
+            judged = prepare(rule, measurement, None, settings)
+            return measurement, judged, f"Baseline not shown: {exc}"
+    except InputError as exc:  # an interval that cannot be computed from these inputs
+        return error_verdict(rule, str(exc))
 
 
 def _all_errors(policy: Policy, message: str) -> list[Verdict]:

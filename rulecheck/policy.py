@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from rulecheck._settings import AttributionSettings
+from rulecheck._settings import AttributionSettings, UncertaintySettings
 from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
 from rulecheck._traps import TRAP_TYPE, canonical, type_traps, yaml_reading
 from rulecheck.errors import PolicyError, PolicyProblem
@@ -38,6 +38,7 @@ __all__ = [
     "CsvOptions",
     "Policy",
     "Target",
+    "UncertaintySettings",
     "load_policy",
     "policy_from_text",
 ]
@@ -201,6 +202,10 @@ class Policy(BaseModel):
             default=None,
             description="Named lists of features (names or globs) that attribution and proxy rules can refer to.",
         )
+    )
+    uncertainty: UncertaintySettings | None = Field(
+        default=None,
+        description="Judge every rule with confidence intervals: pass or fail only when the whole interval says so, else inconclusive. Rules can set confidence, method, bootstrap and on_inconclusive themselves.",
     )
     time_budget_s: float | None = Field(
         default=None,

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rulecheck._intervals import Estimate, Estimator, GroupStatistic, IntervalSettings
 from rulecheck._measures import AttributionTable, Condition, GroupTable, ProxyScore
 from rulecheck._settings import AttributionSettings
 from rulecheck.engines._cache import Cache
 from rulecheck.engines._features import attribution_table, resolve_features
 from rulecheck.engines.fairness import COUNT_METRICS, VALUE_METRICS, value_metric
 from rulecheck.engines.groupstats import (
+    Confusion,
     Grouping,
     GroupStats,
     MissingMode,
@@ -36,6 +39,10 @@ from rulecheck.engines.model import ModelAdapter
 from rulecheck.engines.slices import select_rows
 from rulecheck.engines.targets import Targets, TargetSpec
 from rulecheck.errors import InputError, TimeBudgetExceeded
+
+if TYPE_CHECKING:
+    from rulecheck.engines._rowboot import PoissonWeights
+    from rulecheck.engines.sampling import TableSampler
 
 if TYPE_CHECKING:
     from rulecheck.engines.attribution import Attribution
@@ -94,6 +101,24 @@ class DataContext:
         self._same_rows: DataContext | None = None  # a view of every row shares its explanation
         self._cache = Cache()
         self._views: dict[object, tuple[DataContext, tuple[str, ...]]] = {}
+        # Pairing with the other model's context (candidate and baseline), for paired intervals:
+        # the partner's view of the same rows, and this context's role (0 candidate, 1 baseline).
+        self._partner: DataContext | None = None
+        self._partner_parent: DataContext | None = None
+        self._role = 0
+        self._view_key: tuple[tuple[Condition, ...], tuple[str, ...], MissingMode] | None = None
+
+    def pair_with(self, baseline: DataContext) -> None:
+        """Resample this (candidate) context and ``baseline`` with the same rows, so that
+        interval of baseline changes are paired (the same data, two models)."""
+        self._partner, baseline._partner = baseline, self
+        self._role, baseline._role = 0, 1
+
+    def _partner_view(self) -> DataContext | None:
+        """The partner's context of the same rows as this one (None when unpaired)."""
+        if self._partner is None and self._partner_parent is not None and self._view_key:
+            self._partner = self._partner_parent.view(*self._view_key)[0]
+        return self._partner
 
     @property
     def deadline(self) -> float | None:
@@ -144,6 +169,9 @@ class DataContext:
         child.missing = missing
         child._cache = Cache()
         child._views = {}
+        child._view_key = (where, by, missing)
+        child._partner_parent = self._partner  # resolved on first use (see _partner_view)
+        child._partner = None
         if keep.all():
             child._same_rows = self._same_rows or self
         else:
@@ -203,10 +231,240 @@ class DataContext:
         def compute() -> GroupTable:
             grouping = self.grouping(by)
             values = self._metric_arrays(metric, grouping)
-            overall = self._metric_arrays(metric, Grouping.overall(len(self.frame)))[0]
-            return self._table(metric, grouping, values, float(overall))
+            overall = float(self._metric_arrays(metric, Grouping.overall(len(self.frame)))[0])
+            table = self._table(metric, grouping, values, overall)
+            sampler = self._table_sampler(metric, grouping, values, overall)
+            if sampler is None:
+                return table
+            support = tuple(int(n) for n in sampler.support)
+            return replace(
+                table,
+                support=support,
+                overall_support=sum(support),
+                unit=_unit(metric),
+                sampler=sampler,
+            )
 
         return _naming(metric, lambda: self._cache.once(("group_metric", metric, by), compute))
+
+    # -- intervals ------------------------------------------------------------------------
+    def _pairing(self, kind: str) -> object:
+        """A token equal in the candidate's and the baseline's context of the same rows."""
+        return (kind, self._view_key) if self._partner_view() is not None else None
+
+    def _labels_for_counts(self) -> BoolArray:
+        try:
+            return self.targets.y_true()
+        except InputError:  # selection rates need no label
+            return np.zeros(len(self.frame), dtype=bool)
+
+    def _table_sampler(
+        self, metric: str, grouping: Grouping, values: FloatArray, overall: float
+    ) -> TableSampler | None:
+        from rulecheck.engines.sampling import TableSampler, support_counts
+
+        weights = self.targets.weights()
+        if metric in COUNT_METRICS:
+            y_true = self._labels_for_counts()
+            counts = self.stats.confusion(grouping, y_true, self.targets.y_pred(), None)
+            return TableSampler(
+                metric=metric,
+                values=values,
+                overall=overall,
+                support=support_counts(metric, counts),
+                replicates=lambda b, seed: self._count_replicates(metric, grouping, b, seed),
+                pairing=self._pairing("counts" if weights is None else "rows"),
+                counts=counts if weights is None else None,
+                why_not_analytic="sample weights",
+            )
+        if metric in VALUE_METRICS and metric != "r2":
+            targets = self.targets
+            p = targets.predictions_numeric()
+            if metric == "mean_prediction":
+                per_row = p
+            else:
+                y = targets.y_numeric()
+                per_row = np.abs(y - p) if metric == "mean_absolute_error" else (y - p) ** 2
+            return self._mean_sampler(metric, grouping, per_row, values, overall)
+        return None
+
+    def _mean_sampler(
+        self,
+        metric: str,
+        grouping: Grouping,
+        per_row: FloatArray,
+        values: FloatArray,
+        overall: float,
+    ) -> TableSampler:
+        from rulecheck.engines.sampling import TableSampler
+
+        weights = self.targets.weights()
+
+        def replicates(b: int, seed: int) -> tuple[FloatArray, FloatArray]:
+            from rulecheck.engines._rowboot import group_means
+
+            pw = self._poisson(b, seed)
+            per_group = group_means(pw, grouping.codes, grouping.n_groups, per_row, weights)
+            zeros = np.zeros(len(per_row), dtype=np.int64)
+            return per_group, group_means(pw, zeros, 1, per_row, weights)[:, 0]
+
+        return TableSampler(
+            metric=metric,
+            values=values,
+            overall=overall,
+            support=np.asarray(self.stats.counts(grouping), dtype=np.float64),
+            replicates=replicates,
+            pairing=self._pairing("rows"),
+            why_not_analytic=f"{metric} is a mean, not a proportion",
+        )
+
+    def _poisson(self, replicates: int, seed: int) -> PoissonWeights:
+        from rulecheck.engines._rowboot import PoissonWeights
+
+        return self._cache.once(
+            ("poisson", replicates, seed),
+            lambda: PoissonWeights(max(len(self.frame), 1), replicates, seed),
+        )
+
+    def _count_replicates(
+        self, metric: str, grouping: Grouping, replicates: int, seed: int
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per-group (B, G) and overall (B,) replicates of a count metric."""
+        formula = COUNT_METRICS[metric]
+        weights = self.targets.weights()
+        if weights is not None:
+            return self._weighted_count_replicates(metric, grouping, replicates, seed, weights)
+        key = ("confusion_replicates", grouping.by, replicates, seed)
+        conf = self._cache.once(key, lambda: self._confusion_replicates(grouping, replicates, seed))
+        overall = Confusion(*(a.sum(axis=1) for a in (conf.tp, conf.fp, conf.tn, conf.fn)))
+        return formula(conf), formula(overall)
+
+    def _confusion_replicates(self, grouping: Grouping, replicates: int, seed: int) -> Confusion:
+        """Multinomial resamples of each group's confusion cells; with a partner model, of the
+        8 joint cells (label, candidate's decision, baseline's decision), so that both models'
+        replicates come from the same resampled rows."""
+        from rulecheck.engines._resample import multinomial_replicates
+
+        y = self._labels_for_counts().astype(np.int64)
+        mine = self.targets.y_pred().astype(np.int64)
+        partner = self._partner_view()
+        theirs: npt.NDArray[np.int64] | None = None
+        if partner is not None:
+            try:
+                theirs = partner.targets.y_pred().astype(np.int64)
+            except InputError:
+                theirs = None
+        k = grouping.n_groups
+        rng = np.random.default_rng(seed)
+        if theirs is None:
+            cell = grouping.codes * 4 + y * 2 + mine
+            cells = np.bincount(cell, minlength=4 * k).reshape(k, 4)
+            draws = multinomial_replicates(cells, replicates, rng).astype(np.float64)
+            joint = draws.reshape(replicates, k, 2, 2)
+        else:
+            first, second = (mine, theirs) if self._role == 0 else (theirs, mine)
+            cell = grouping.codes * 8 + y * 4 + first * 2 + second
+            cells = np.bincount(cell, minlength=8 * k).reshape(k, 8)
+            draws = multinomial_replicates(cells, replicates, rng).astype(np.float64)
+            cube = draws.reshape(replicates, k, 2, 2, 2)
+            joint = cube.sum(axis=4) if self._role == 0 else cube.sum(axis=3)
+        # joint[..., label, decision]: TN (0, 0), FP (0, 1), FN (1, 0), TP (1, 1)
+        return Confusion(
+            tp=joint[..., 1, 1], fp=joint[..., 0, 1], tn=joint[..., 0, 0], fn=joint[..., 1, 0]
+        )
+
+    def _weighted_count_replicates(
+        self,
+        metric: str,
+        grouping: Grouping,
+        replicates: int,
+        seed: int,
+        weights: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """With sample weights: Poisson row weights times sample weights, cell by cell."""
+        from rulecheck.engines._rowboot import group_sums
+
+        formula = COUNT_METRICS[metric]
+        pw = self._poisson(replicates, seed)
+        y = self._labels_for_counts()
+        pred = self.targets.y_pred()
+        cells = {
+            "tp": y & pred,
+            "fp": ~y & pred,
+            "tn": ~y & ~pred,
+            "fn": y & ~pred,
+        }
+        zeros = np.zeros(len(y), dtype=np.int64)
+
+        def reps(codes: npt.NDArray[np.int64], k: int) -> FloatArray:
+            sums = {
+                name: group_sums(pw, codes, k, mask.astype(np.float64), weights)
+                for name, mask in cells.items()
+            }
+            values = formula(Confusion(**sums))
+            if not pw.subsampled:
+                return values
+            # Rescale around the full-data value: theta + sqrt(m/n) (theta*_sub - theta_sub).
+            rows = pw.rows
+            sub = {
+                name: np.asarray(
+                    np.bincount(codes[rows], weights=(mask * weights)[rows], minlength=k),
+                    dtype=np.float64,
+                )
+                for name, mask in cells.items()
+            }
+            full = {
+                name: np.asarray(
+                    np.bincount(codes, weights=mask * weights, minlength=k), dtype=np.float64
+                )
+                for name, mask in cells.items()
+            }
+            sub_value = formula(Confusion(**sub))
+            full_value = formula(Confusion(**full))
+            return np.asarray(full_value + pw.scale() * (values - sub_value), dtype=np.float64)
+
+        return reps(grouping.codes, grouping.n_groups), reps(zeros, 1)[:, 0]
+
+    def overall_estimator(self, metric: str) -> Estimator | None:
+        """The interval source of :meth:`overall_metric`."""
+        if metric in COUNT_METRICS or (metric in VALUE_METRICS and metric != "r2"):
+            overall = Grouping.overall(len(self.frame))
+            value = self.overall_metric(metric)
+            values = np.array([np.nan if value is None else value])
+            sampler = self._table_sampler(metric, overall, values, float(values[0]))
+            if sampler is None:
+                return None
+            statistic = GroupStatistic("value", (0,), deciding=(0,))
+            return lambda settings: sampler.estimate(statistic, settings)
+        if metric in ("roc_auc", "log_loss"):
+            return lambda settings: self._score_estimate(metric, settings)
+        return None
+
+    def _score_estimate(self, metric: str, settings: IntervalSettings) -> Estimate:
+        from rulecheck.engines._rowboot import auc_replicates, log_loss_replicates
+        from rulecheck.engines.sampling import Closed, Replicated, delong_estimate
+
+        def compute() -> Estimate:
+            y = self.targets.y_true()
+            scores = self.targets.scores()
+            weights = self.targets.weights()
+            point = self.overall_metric(metric)
+            value = float("nan") if point is None else point
+            notes: tuple[str, ...] = ()
+            if settings.method == "analytic":
+                if metric == "roc_auc" and weights is None:
+                    return Closed("delong", delong_estimate(y, scores, len(y)), len(y))
+                why = "sample weights" if metric == "roc_auc" else "log_loss has no closed form"
+                notes = (f"Analytic interval not available ({why}): bootstrap used.",)
+            pw = self._poisson(settings.replicates, settings.seed)
+            if metric == "roc_auc":
+                reps = auc_replicates(pw, y, scores, weights)
+            else:
+                reps = log_loss_replicates(pw, y, scores, weights)
+            return Replicated(value, reps, len(y), notes, self._pairing("rows"))
+
+        key = ("score_estimate", metric, settings.method, settings.replicates, settings.seed)
+        return self._cache.once(key, compute)
 
     def overall_metric(self, metric: str) -> float | None:
         def compute() -> float | None:
@@ -251,8 +509,16 @@ class DataContext:
             per_row = self.loss_per_row(name, params)
             weights = self.targets.weights()
             means = self.stats.means(grouping, per_row, weights)
-            overall = self.stats.means(Grouping.overall(len(per_row)), per_row, weights)[0]
-            return self._table(f"mean {name}", grouping, means, float(overall))
+            overall = float(self.stats.means(Grouping.overall(len(per_row)), per_row, weights)[0])
+            table = self._table(f"mean {name}", grouping, means, overall)
+            sampler = self._mean_sampler(f"mean {name}", grouping, per_row, means, overall)
+            return replace(
+                table,
+                support=table.n,
+                overall_support=table.overall_n,
+                unit="rows",
+                sampler=sampler,
+            )
 
         key = ("group_loss", name, tuple(sorted(params.items())), tuple(by))
         return self._cache.once(key, compute)
@@ -397,6 +663,12 @@ class DataContext:
         if not names:
             raise InputError(f"no candidate features besides {protected!r}", subject=protected)
         return self.frame[names]
+
+
+def _unit(metric: str) -> str:
+    from rulecheck.engines.sampling import SUPPORT_UNITS
+
+    return SUPPORT_UNITS.get(metric, "rows")
 
 
 def _naming(metric: str, compute: Callable[[], T]) -> T:

@@ -98,7 +98,13 @@ def test_cramers_v_equals_scipy(feature: list[int], protected: list[int]) -> Non
 
 @settings(max_examples=30, deadline=None)
 @given(
-    values=st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=12, max_size=60),
+    # Values whose squares are subnormal (|x| < 1e-150) lose digits in any sum of squares, the
+    # hand computation's included: they round to 0 here.
+    values=st.lists(
+        st.floats(-1e3, 1e3, allow_nan=False).map(lambda v: 0.0 if abs(v) < 1e-150 else v),
+        min_size=12,
+        max_size=60,
+    ),
     seed=st.integers(0, 1000),
 )
 def test_correlation_ratio_equals_hand_computation(values: list[float], seed: int) -> None:

@@ -58,12 +58,63 @@ def attribution_table(
     grouping: Grouping | None,
     weights: FloatArray | None,
     stats: GroupStats,
+    pairing: object = None,
 ) -> AttributionTable:
     """(Weighted) mean |contribution| per feature over the explained rows, overall and by group.
 
     ``grouping`` and ``weights`` cover every row of the data; only the explained rows
-    (``result.row_index``) count.
+    (``result.row_index``) count. The table's sampler resamples the explained rows' attributions
+    (Poisson row weights; SHAP is not recomputed); ``pairing`` marks tables resampled with the
+    same rows for two models.
     """
+    table = _table(result, grouping, weights, stats)
+    magnitude = np.abs(result.values)
+    row_weights = weights
+    if weights is not None and result.row_index is not None:
+        row_weights = weights[result.row_index]
+    if row_weights is not None:
+        magnitude = magnitude * row_weights[:, None]  # shares of weighted means stay exact
+    codes = None
+    if grouping is not None:
+        explained = grouping.codes if result.row_index is None else grouping.codes[result.row_index]
+        present = np.bincount(explained, minlength=grouping.n_groups) > 0
+        position = np.cumsum(present) - 1  # group code -> index among the table's groups
+        codes = position[explained].astype(np.int64)
+    n_groups = len(table.group_keys)
+    rows = magnitude.shape[0]
+
+    def replicates(kind: str, b: int, seed: int) -> FloatArray:
+        from rulecheck.engines._rowboot import (
+            PoissonWeights,
+            mean_abs_replicates,
+            share_replicates,
+        )
+
+        pw = PoissonWeights(max(rows, 1), b, seed)
+        draw = share_replicates if kind == "share" else mean_abs_replicates
+        if codes is None:
+            return draw(pw, magnitude)
+        return draw(pw, magnitude, codes, n_groups)
+
+    from rulecheck.engines.sampling import ShareSampler
+
+    sampler = ShareSampler(
+        magnitude=magnitude,
+        codes=codes,
+        n_groups=n_groups,
+        replicates=replicates,
+        pairing=pairing,
+        weighted=row_weights is not None,
+    )
+    return replace(table, sampler=sampler)
+
+
+def _table(
+    result: Attribution,
+    grouping: Grouping | None,
+    weights: FloatArray | None,
+    stats: GroupStats,
+) -> AttributionTable:
     magnitude = np.abs(result.values)
     if weights is not None and result.row_index is not None:
         weights = weights[result.row_index]

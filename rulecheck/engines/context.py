@@ -381,49 +381,56 @@ class DataContext:
         seed: int,
         weights: FloatArray,
     ) -> tuple[FloatArray, FloatArray]:
-        """With sample weights: Poisson row weights times sample weights, cell by cell."""
+        """With sample weights: Poisson row weights times sample weights, summed per group and
+        confusion cell in one sparse product (cached per grouping, shared by every metric)."""
+        formula = COUNT_METRICS[metric]
+        key = ("weighted_confusion_replicates", grouping.by, replicates, seed)
+        reps, sub, full, scale = self._cache.once(
+            key, lambda: self._weighted_confusion(grouping, replicates, seed, weights)
+        )
+
+        def values(counts: tuple[FloatArray, ...]) -> tuple[FloatArray, FloatArray]:
+            per_group = Confusion(*counts)
+            overall = Confusion(*(a.sum(axis=-1, keepdims=True) for a in counts))
+            return formula(per_group), formula(overall)[..., 0]
+
+        group_reps, overall_reps = values(reps)
+        if scale == 1.0:
+            return group_reps, overall_reps
+        # Subsampled rows: rescale around the full-data value, theta + s (theta*_sub - theta_sub).
+        group_sub, overall_sub = values(sub)
+        group_full, overall_full = values(full)
+        return (
+            np.asarray(group_full + scale * (group_reps - group_sub), dtype=np.float64),
+            np.asarray(overall_full + scale * (overall_reps - overall_sub), dtype=np.float64),
+        )
+
+    def _weighted_confusion(
+        self, grouping: Grouping, replicates: int, seed: int, weights: FloatArray
+    ) -> tuple[tuple[FloatArray, ...], tuple[FloatArray, ...], tuple[FloatArray, ...], float]:
+        """Replicate, subsample and full-data weighted confusion cells (tp, fp, tn, fn), each
+        (B, G) / (G,), and the rescaling factor."""
         from rulecheck.engines._rowboot import group_sums
 
-        formula = COUNT_METRICS[metric]
         pw = self._poisson(replicates, seed)
-        y = self._labels_for_counts()
-        pred = self.targets.y_pred()
-        cells = {
-            "tp": y & pred,
-            "fp": ~y & pred,
-            "tn": ~y & ~pred,
-            "fn": y & ~pred,
-        }
-        zeros = np.zeros(len(y), dtype=np.int64)
+        y = self._labels_for_counts().astype(np.int64)
+        pred = self.targets.y_pred().astype(np.int64)
+        k = grouping.n_groups
+        cell = grouping.codes * 4 + y * 2 + pred  # 0 TN, 1 FP, 2 FN, 3 TP
+        sums = group_sums(pw, cell, 4 * k, np.ones(len(cell)), weights).reshape(-1, k, 4)
 
-        def reps(codes: npt.NDArray[np.int64], k: int) -> FloatArray:
-            sums = {
-                name: group_sums(pw, codes, k, mask.astype(np.float64), weights)
-                for name, mask in cells.items()
-            }
-            values = formula(Confusion(**sums))
-            if not pw.subsampled:
-                return values
-            # Rescale around the full-data value: theta + sqrt(m/n) (theta*_sub - theta_sub).
-            rows = pw.rows
-            sub = {
-                name: np.asarray(
-                    np.bincount(codes[rows], weights=(mask * weights)[rows], minlength=k),
-                    dtype=np.float64,
-                )
-                for name, mask in cells.items()
-            }
-            full = {
-                name: np.asarray(
-                    np.bincount(codes, weights=mask * weights, minlength=k), dtype=np.float64
-                )
-                for name, mask in cells.items()
-            }
-            sub_value = formula(Confusion(**sub))
-            full_value = formula(Confusion(**full))
-            return np.asarray(full_value + pw.scale() * (values - sub_value), dtype=np.float64)
+        def split(a: FloatArray) -> tuple[FloatArray, ...]:
+            return (a[..., 3], a[..., 1], a[..., 0], a[..., 2])
 
-        return reps(grouping.codes, grouping.n_groups), reps(zeros, 1)[:, 0]
+        def totals(rows: npt.NDArray[np.int64] | None) -> FloatArray:
+            chosen = cell if rows is None else cell[rows]
+            w = weights if rows is None else weights[rows]
+            return np.asarray(np.bincount(chosen, weights=w, minlength=4 * k), np.float64).reshape(
+                k, 4
+            )
+
+        sub = totals(pw.rows) if pw.subsampled else totals(None)
+        return split(sums), split(sub), split(totals(None)), pw.scale()
 
     def overall_estimator(self, metric: str) -> Estimator | None:
         """The interval source of :meth:`overall_metric`."""
@@ -616,7 +623,9 @@ class DataContext:
 
     def _attribution_table(self, result: Attribution, by: tuple[str, ...]) -> AttributionTable:
         grouping = self.grouping(by) if by else None
-        return attribution_table(result, grouping, self.targets.weights(), self.stats)
+        return attribution_table(
+            result, grouping, self.targets.weights(), self.stats, self._pairing("attribution")
+        )
 
     def resolve_features(self, selectors: Sequence[str]) -> tuple[str, ...]:
         """Model inputs named by ``selectors``: names, globs or policy feature groups."""
@@ -641,6 +650,47 @@ class DataContext:
 
         key = ("proxy", protected, None if candidates is None else tuple(candidates), measure)
         return self._cache.once(key, compute)
+
+    def proxy_estimator(
+        self, protected: str, candidates: Sequence[str] | None, measure: str
+    ) -> Estimator | None:
+        """Bootstrap replicates of the largest association (Poisson row weights, every
+        candidate measured on the same resampled rows, as :meth:`proxy_scores` measures it)."""
+        from rulecheck.engines.sampling import Replicated, max_replicates
+
+        def estimate(settings: IntervalSettings) -> Estimate:
+            from rulecheck.engines._rowboot import association_replicates
+
+            scores = self.proxy_scores(protected, candidates, measure)
+            attribute = self.targets.column(protected, "protected attribute column")
+            codes = np.asarray(pd.factorize(attribute)[0], dtype=np.int64)
+            X = self._candidates(protected, candidates)
+            pw = self._poisson(settings.replicates, settings.seed)
+            per_feature = []
+            for score in scores:
+                column = X[score.feature]
+                if score.measure == "correlation_ratio":
+                    x: npt.NDArray[np.generic] = pd.to_numeric(column).to_numpy(
+                        dtype=np.float64, na_value=np.nan
+                    )
+                else:
+                    x = np.asarray(pd.factorize(column, use_na_sentinel=False)[0], np.int64)
+                per_feature.append(
+                    association_replicates(pw, x, codes, score.measure)  # type: ignore[arg-type]  # a measure name proxy_scores returned
+                )
+            notes: tuple[str, ...] = ()
+            if settings.method == "analytic":
+                notes = ("Analytic interval not available for associations: bootstrap used.",)
+            point = max(s.score for s in scores)
+            return Replicated(
+                point, max_replicates(per_feature), len(codes), notes, self._pairing("rows")
+            )
+
+        key = ("proxy_estimate", protected, None if candidates is None else tuple(candidates))
+        return lambda settings: self._cache.once(
+            (*key, measure, settings.replicates, settings.seed, settings.method),
+            lambda: estimate(settings),
+        )
 
     def protected_auc(self, protected: str, candidates: Sequence[str] | None) -> float:
         """Cross-validated ROC AUC of predicting the protected attribute from the candidates."""

@@ -121,9 +121,10 @@ class EvalContext(Protocol):
         ...
 
     def proxy_estimator(
-        self, protected: str, features: Sequence[str], measure: str
+        self, protected: str, candidates: Sequence[str] | None, measure: str
     ) -> Estimator | None:
-        """The interval source of the largest association of ``features`` with ``protected``."""
+        """The interval source of the largest association of the candidates with ``protected``
+        (as :meth:`proxy_scores` measures them), resampled jointly."""
         ...
 
     def group_loss(self, name: str, params: Mapping[str, float], by: tuple[str, ...]) -> GroupTable:

@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
+from rulecheck._intervals import Estimator, ShareStatistic
+from rulecheck._measures import AttributionTable
 from rulecheck.verdict import FeatureValue
 
-__all__ = ["ranks", "selected_share", "shares", "top_features"]
+__all__ = ["ranks", "selected_share", "share_estimator", "shares", "top_features"]
+
+
+def share_estimator(
+    table: AttributionTable,
+    selected: Sequence[str],
+    *,
+    combined: bool,
+    kind: Literal["share", "mean_abs"] = "share",
+    reduce: Literal["max", "min"] = "max",
+    groups: Sequence[int] | None = None,
+) -> Estimator | None:
+    """The interval source of the selected features' share (or mean |contribution|): summed
+    when ``combined``, else their largest (``reduce="min"``: smallest), over ``groups``
+    (indices of the table's groups; None: every explained row)."""
+    sampler = table.sampler
+    indices = tuple(table.features.index(f) for f in selected if f in table.features)
+    if sampler is None or not indices:
+        return None  # no selected feature is a model input: every share is exactly 0
+    if reduce == "min" and not combined and len(indices) < len(selected):
+        return None  # the smallest share is that of a non-input: exactly 0
+    statistic = ShareStatistic(
+        kind, indices, combined, reduce, None if groups is None else tuple(groups)
+    )
+    return lambda settings: sampler.estimate(statistic, settings)
 
 
 def shares(names: Sequence[str], mean_abs: Sequence[float]) -> dict[str, float]:

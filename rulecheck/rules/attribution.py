@@ -68,6 +68,8 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from rulecheck._intervals import Estimator
+from rulecheck._measures import AttributionTable
 from rulecheck.errors import InputError
 from rulecheck.rules._base import (
     EvalContext,
@@ -80,7 +82,13 @@ from rulecheck.rules._base import (
     fmt,
 )
 from rulecheck.rules._groups import GroupSelector, check_selector, group_label, resolve_key
-from rulecheck.rules._shares import ranks, selected_share, shares, top_features
+from rulecheck.rules._shares import (
+    ranks,
+    selected_share,
+    share_estimator,
+    shares,
+    top_features,
+)
 from rulecheck.verdict import Check, GroupValue, Scalar
 
 __all__ = ["Attribution"]
@@ -187,6 +195,7 @@ class Attribution(RuleBase):
         table = ctx.attribution(self.by_columns, self.max_rows)
         selected = ctx.resolve_features(self.features)
         scopes: list[tuple[str, Sequence[float]]] = []
+        scope_groups: list[int] = []  # the table's group index of each scope (with by)
         groups: list[GroupValue] = []
         notes: list[str] = list(table.notes)
         if self.by_columns:
@@ -213,6 +222,7 @@ class Attribution(RuleBase):
                     small.append(f"{label} (n={table.group_n[i]})")
                 else:
                     scopes.append((f" in {label}", table.group_mean_abs[i]))
+                    scope_groups.append(i)
             if small:
                 notes.append(
                     f"Not checked, fewer than min_group_size {self.min_group_size} explained "
@@ -226,6 +236,7 @@ class Attribution(RuleBase):
         if absent:
             notes.append(f"Not model inputs (share 0): {', '.join(absent)}.")
         checks = self._checks(table.features, scopes, selected)
+        estimators = self._estimators(table, selected, scope_groups if self.by_columns else None)
         features = top_features(table.features, table.mean_abs, selected, self.top)
         context = "top: " + ", ".join(f"{f.feature} {fmt(f.value)}" for f in features[:3])
         info: tuple[tuple[str, Scalar], ...] = (
@@ -246,7 +257,25 @@ class Attribution(RuleBase):
             features=features,
             notes=tuple(notes),
             info=info,
+            estimators=tuple(estimators.get(c.bound) for c in checks),
+            primary_estimator=estimators.get(checks[0].bound) if checks else None,
         )
+
+    def _estimators(
+        self, table: AttributionTable, selected: Sequence[str], groups: Sequence[int] | None
+    ) -> dict[str, Estimator | None]:
+        """Interval sources per bound: the worst share (or mean |contribution|) over the
+        selected features and groups, resampled jointly; ranks have none."""
+        combined = self.combined
+        return {
+            "max_share": share_estimator(table, selected, combined=combined, groups=groups),
+            "min_share": share_estimator(
+                table, selected, combined=combined, reduce="min", groups=groups
+            ),
+            "max_mean_abs": share_estimator(
+                table, selected, combined=combined, kind="mean_abs", groups=groups
+            ),
+        }
 
     def _checks(
         self,

@@ -54,7 +54,7 @@ from pydantic_core import PydanticCustomError
 from rulecheck.errors import InputError
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase, at_most, fmt
 from rulecheck.rules._groups import GroupOptions, group_label, resolve_key
-from rulecheck.rules._shares import selected_share, top_features
+from rulecheck.rules._shares import selected_share, share_estimator, top_features
 from rulecheck.rules.loss_disparity import LossName
 from rulecheck.verdict import Check, GroupValue, Scalar
 
@@ -167,6 +167,9 @@ class LossAttribution(GroupOptions, RuleBase):
         checks: tuple[Check, ...] = ()
         if self.max_share is not None:
             checks = (at_most("max_share", share, self.max_share, subject),)
+        estimator = share_estimator(
+            table, selected, combined=self.combined, groups=(row_of[worst_key],)
+        )
         features = top_features(table.features, worst, selected, self.top)
         info: tuple[tuple[str, Scalar], ...] = (
             ("explainer", table.explainer),
@@ -188,4 +191,6 @@ class LossAttribution(GroupOptions, RuleBase):
             features=features,
             info=info,
             notes=table.notes,
+            estimators=(estimator,) * len(checks),
+            primary_estimator=estimator,
         )

@@ -78,4 +78,11 @@ class Performance(RuleBase):
             checks.append(at_least("min", value, self.min, self.metric))
         if self.max is not None:
             checks.append(at_most("max", value, self.max, self.metric))
-        return Measurement(checks=tuple(checks), primary=value, subject=self.metric)
+        estimator = ctx.overall_estimator(self.metric)
+        return Measurement(
+            checks=tuple(checks),
+            primary=value,
+            subject=self.metric,
+            estimators=(estimator,) * len(checks),
+            primary_estimator=estimator,
+        )

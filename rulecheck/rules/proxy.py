@@ -67,9 +67,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from rulecheck._intervals import Estimator
 from rulecheck._measures import ProxyScore
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase, at_most, fmt
-from rulecheck.rules._shares import shares
+from rulecheck.rules._shares import share_estimator, shares
 from rulecheck.verdict import Check, FeatureValue
 
 __all__ = ["Proxy"]
@@ -136,16 +137,19 @@ class Proxy(RuleBase):
             key=lambda s: -s.score,
         )
         checks: list[Check] = []
+        estimators: list[Estimator | None] = []
         share_of: dict[str, float] = {}
         if self.max_association is not None:
             worst = scores[0]
             subject = f"association of {worst.feature} with {self.protected} ({worst.measure})"
             checks.append(at_most("max_association", worst.score, self.max_association, subject))
+            estimators.append(ctx.proxy_estimator(self.protected, self.features, self.association))
         if self.max_auc is not None:
             auc = ctx.protected_auc(self.protected, self.features)
             source = "the inputs" if self.features is None else ", ".join(self.features)
             subject = f"ROC AUC of predicting {self.protected} from {source}"
             checks.append(at_most("max_auc", auc, self.max_auc, subject))
+            estimators.append(None)  # cross-validated: no interval
         if self.max_share is not None:
             table = ctx.attribution(())
             share_of = shares(table.features, table.mean_abs)
@@ -157,6 +161,7 @@ class Proxy(RuleBase):
                 f"(association > {fmt(self.association_threshold)}: {named})"
             )
             checks.append(at_most("max_share", share, self.max_share, subject))
+            estimators.append(share_estimator(table, proxies, combined=True) if proxies else None)
         features = tuple(
             FeatureValue(
                 feature=s.feature,
@@ -178,6 +183,10 @@ class Proxy(RuleBase):
             context=context,
             features=features,
             notes=_missing_notes(scores),
+            estimators=tuple(estimators),
+            primary_estimator=estimators[0]
+            if estimators
+            else ctx.proxy_estimator(self.protected, self.features, self.association),
         )
 
 

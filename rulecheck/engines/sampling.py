@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+FEW_EVENTS = 5  # below this many events (or non-events) the percentile bootstrap undercovers
 Replicates = Callable[[int, int], tuple[FloatArray, FloatArray]]  # (B, seed) -> (V (B,G), O (B,))
 
 # Count metrics that are one proportion k / n of confusion counts: (numerator, denominator).
@@ -228,6 +229,7 @@ class TableSampler:
             if closed is not None:
                 return closed
             notes = (f"Analytic interval not available ({why}): bootstrap used.",)
+        notes = (*notes, *self._few_events(stat))
         values, overall = self.replicates(settings.replicates, settings.seed)
         reps = statistic_replicates(stat, values, overall)
         point = _point(stat, self.values, self.overall)
@@ -239,6 +241,23 @@ class TableSampler:
                 "undefined (too few cases); its interval is unreliable.",
             )
         return Replicated(point, reps, n, notes, self.pairing)
+
+    def _few_events(self, stat: GroupStatistic) -> tuple[str, ...]:
+        """A warning when a deciding group has fewer than 5 events or non-events: there the
+        percentile bootstrap undercovers (docs/uncertainty.md, coverage by simulation)."""
+        if self.counts is None:
+            return ()
+        parts = proportion_parts(self.metric, self.counts)
+        if parts is None:
+            return ()
+        k, d = parts
+        groups = set(stat.deciding) | ({stat.reference} if stat.reference is not None else set())
+        if all(min(k[g], d[g] - k[g]) >= FEW_EVENTS for g in groups):
+            return ()
+        return (
+            f"Fewer than {FEW_EVENTS} events or non-events decide this {self.metric}: the "
+            "bootstrap interval may be too narrow; method: analytic covers better here.",
+        )
 
     def _analytic(self, stat: GroupStatistic, n: int) -> tuple[Closed | None, str]:
         if self.counts is None:

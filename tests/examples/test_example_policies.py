@@ -39,6 +39,8 @@ EXPECTED: dict[str, dict[str, tuple[str, float]]] = {
         "fnr-gap-race": ("fail", 0.1974),  # 0.4772 vs 0.2799
         "disparate-impact-race": ("fail", 1.6902),  # 0.5882 / 0.3480 > 1.25
         "predictive-parity-race": ("pass", 0.0384),  # 0.6297 vs 0.5913
+        "fpr-gap-race-ci": ("fail", 0.2139),  # the whole 95% interval is above 0.05
+        "fpr-gap-race-women-45-plus": ("inconclusive", 0.1045),  # 198 cases: CI spans 0.05
     },
     "adult": {
         "accuracy-floor": ("pass", 0.8775),

@@ -37,7 +37,7 @@ def confusion_frame(cells: dict[str, Cells], seed: int = 0) -> pd.DataFrame:
 
 
 def policy(rules: str, uncertainty: str | None = "uncertainty: {}", target: str = "") -> str:
-    head = "version: 1\nname: unc\ntarget: {label: y, prediction: p%s}\n" % target
+    head = f"version: 1\nname: unc\ntarget: {{label: y, prediction: p{target}}}\n"
     if uncertainty:
         head += uncertainty + "\n"
     return head + "rules:\n" + rules
@@ -146,8 +146,10 @@ def test_one_rule_key_turns_intervals_on_for_that_rule_only() -> None:
     )
     report = rulecheck.evaluate(policy(rules, None), data=confusion_frame(SMALL))
     plain, own = report.verdicts
-    assert plain.interval is None and plain.on_inconclusive is None
-    assert own.interval is not None and own.interval.confidence == 0.9
+    assert plain.interval is None
+    assert plain.on_inconclusive is None
+    assert own.interval is not None
+    assert own.interval.confidence == 0.9
     assert own.on_inconclusive == "warn"
     assert "inconclusive" in report.counts()
 
@@ -159,14 +161,16 @@ def test_big_gap_is_a_clear_fail() -> None:
     verdict = rulecheck.evaluate(policy(FPR_GAP), data=confusion_frame(BIG_GAP)).verdicts[0]
     assert verdict.status is Status.FAIL
     assert verdict.checks[0].outcome == "fail"
-    assert verdict.interval is not None and verdict.interval.low > 0.1
+    assert verdict.interval is not None
+    assert verdict.interval.low > 0.1
 
 
 def test_tiny_gap_under_loose_bound_is_a_clear_pass() -> None:
     verdict = rulecheck.evaluate(policy(FPR_GAP), data=confusion_frame(BIG_SAME)).verdicts[0]
     assert verdict.status is Status.PASS
     assert verdict.checks[0].outcome == "pass"
-    assert verdict.interval is not None and verdict.interval.high <= 0.1
+    assert verdict.interval is not None
+    assert verdict.interval.high <= 0.1
 
 
 def test_small_groups_near_the_bound_are_inconclusive_with_a_message_saying_so() -> None:
@@ -175,11 +179,14 @@ def test_small_groups_near_the_bound_are_inconclusive_with_a_message_saying_so()
     check = verdict.checks[0]
     assert check.passed is False  # the point estimate alone would fail
     assert check.outcome == "inconclusive"
-    assert check.interval is not None and check.interval.low < 0.1 < check.interval.high
+    assert check.interval is not None
+    assert check.interval.low < 0.1 < check.interval.high
     assert "(95% CI " in verdict.message
     assert "may exceed max_difference" in verdict.message
     assert ": inconclusive (n=60 negatives)" in verdict.message  # 30 + 30 negatives
-    assert check.n == 60 and check.unit == "negatives" and verdict.n == 60
+    assert check.n == 60
+    assert check.unit == "negatives"
+    assert verdict.n == 60
 
 
 def test_inconclusive_min_bound_may_fall_below() -> None:
@@ -243,7 +250,9 @@ def test_rule_on_inconclusive_overrides_policy() -> None:
     assert report.exit_code() == ExitCode.VIOLATIONS
 
 
-def test_cli_strict_fails_on_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_strict_fails_on_inconclusive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     confusion_frame(SMALL).to_csv(tmp_path / "data.csv", index=False)
     text = policy(FPR_GAP).replace("{label: y", "{data: data.csv, label: y")
     (tmp_path / "policy.yaml").write_text(text)
@@ -262,7 +271,8 @@ def test_text_report_shows_inconclusive_status_and_count() -> None:
     )
     text = render(rulecheck.evaluate(policy(rules), data=confusion_frame(SMALL)))
     table = [line for line in text.splitlines() if line.startswith("INCONCLUSIVE")]
-    assert len(table) == 1 and " fpr " in table[0]
+    assert len(table) == 1
+    assert " fpr " in table[0]
     assert "2 rules: 1 pass, 1 inconclusive." in text
 
 
@@ -279,7 +289,10 @@ def _big_three_groups() -> pd.DataFrame:
         # three groups: no closed form for a range
         ("{id: r, kind: demographic_parity, by: g, max_difference: 0.3}", False),
         # a group against the overall value shares its rows with it
-        ("{id: r, kind: demographic_parity, by: g, relative_to: overall, max_difference: 0.3}", False),
+        (
+            "{id: r, kind: demographic_parity, by: g, relative_to: overall, max_difference: 0.3}",
+            False,
+        ),
         # sample weights: no closed form
         ("{id: r, kind: demographic_parity, by: g, groups: [a, b], max_difference: 0.3}", True),
     ],
@@ -293,7 +306,8 @@ def test_analytic_falls_back_to_bootstrap_with_a_note(rule: str, weighted: bool)
     text = policy(f"  - {rule}\n", "uncertainty: {method: analytic}", target)
     verdict = rulecheck.evaluate(text, data=frame).verdicts[0]
     assert verdict.status is Status.PASS
-    assert verdict.interval is not None and verdict.interval.method == "bootstrap"
+    assert verdict.interval is not None
+    assert verdict.interval.method == "bootstrap"
     assert "bootstrap used" in verdict.message
     assert any("Analytic interval not available" in note for note in verdict.notes)
 
@@ -302,7 +316,8 @@ def test_analytic_on_two_groups_needs_no_fallback() -> None:
     rules = "  - {id: r, kind: demographic_parity, by: g, max_difference: 0.3}\n"
     text = policy(rules, "uncertainty: {method: analytic}")
     verdict = rulecheck.evaluate(text, data=confusion_frame(BIG_SAME)).verdicts[0]
-    assert verdict.interval is not None and verdict.interval.method == "newcombe"
+    assert verdict.interval is not None
+    assert verdict.interval.method == "newcombe"
     assert "bootstrap used" not in verdict.message
 
 
@@ -329,7 +344,8 @@ def test_identical_baseline_gives_a_zero_change_interval_and_passes() -> None:
     report = rulecheck.evaluate(policy(rules, target=target), data=frame)
     for verdict in report.verdicts:
         assert verdict.status is Status.PASS, verdict.message
-        assert verdict.baseline is not None and verdict.baseline.interval is not None
+        assert verdict.baseline is not None
+        assert verdict.baseline.interval is not None
         assert (verdict.baseline.interval.low, verdict.baseline.interval.high) == (0.0, 0.0)
         (change,) = [c for c in verdict.checks if c.bound == "max_increase"]
         assert change.outcome == "pass"
@@ -340,13 +356,16 @@ def test_identical_baseline_gives_a_zero_change_interval_and_passes() -> None:
 def test_paired_change_interval_is_narrower_than_the_value_interval() -> None:
     cells = {"a": (100, 60, 140, 100), "b": (100, 40, 160, 100)}
     frame = _with_baseline(confusion_frame(cells), flips=8)
-    rules = "  - {id: dp, kind: demographic_parity, by: g, max_difference: 1.0, max_increase: 0.5}\n"
+    rules = (
+        "  - {id: dp, kind: demographic_parity, by: g, max_difference: 1.0, max_increase: 0.5}\n"
+    )
     verdict = rulecheck.evaluate(
         policy(rules, target=", baseline_prediction: q"), data=frame
     ).verdicts[0]
     by_bound = {c.bound: c for c in verdict.checks}
     value, change = by_bound["max_difference"].interval, by_bound["max_increase"].interval
-    assert value is not None and change is not None
+    assert value is not None
+    assert change is not None
     assert change.low <= verdict.baseline.change <= change.high  # type: ignore[union-attr]
     # Independent intervals of the two models would give a change width of about
     # sqrt(2) times the value's width; pairing (8 rows differ out of 800) gives far less.
@@ -355,12 +374,15 @@ def test_paired_change_interval_is_narrower_than_the_value_interval() -> None:
 
 def test_change_bounds_under_analytic_are_paired_bootstrap() -> None:
     frame = _with_baseline(confusion_frame(BIG_SAME), flips=10)
-    rules = "  - {id: dp, kind: demographic_parity, by: g, max_difference: 0.5, max_increase: 0.2}\n"
+    rules = (
+        "  - {id: dp, kind: demographic_parity, by: g, max_difference: 0.5, max_increase: 0.2}\n"
+    )
     text = policy(rules, "uncertainty: {method: analytic}", ", baseline_prediction: q")
     verdict = rulecheck.evaluate(text, data=frame).verdicts[0]
     assert verdict.status is Status.PASS
     assert "Change intervals: paired bootstrap." in verdict.message
-    assert verdict.baseline is not None and verdict.baseline.interval is not None
+    assert verdict.baseline is not None
+    assert verdict.baseline.interval is not None
     assert verdict.baseline.interval.method == "bootstrap"
 
 
@@ -386,9 +408,15 @@ def test_same_seed_same_intervals_other_seed_other_intervals() -> None:
         "  - {id: loss, kind: loss_disparity, loss: log_loss, by: g, max_difference: 0.5}\n"
     )
     target = ", score: s"
-    first = rulecheck.evaluate(policy(rules, "uncertainty: {bootstrap: {seed: 7}}", target), data=frame)
-    again = rulecheck.evaluate(policy(rules, "uncertainty: {bootstrap: {seed: 7}}", target), data=frame)
-    other = rulecheck.evaluate(policy(rules, "uncertainty: {bootstrap: {seed: 8}}", target), data=frame)
+    first = rulecheck.evaluate(
+        policy(rules, "uncertainty: {bootstrap: {seed: 7}}", target), data=frame
+    )
+    again = rulecheck.evaluate(
+        policy(rules, "uncertainty: {bootstrap: {seed: 7}}", target), data=frame
+    )
+    other = rulecheck.evaluate(
+        policy(rules, "uncertainty: {bootstrap: {seed: 8}}", target), data=frame
+    )
     assert _intervals(first) == _intervals(again)  # bit for bit
     assert _intervals(first) != _intervals(other)
     for verdict in first.verdicts:
@@ -411,9 +439,7 @@ def test_rule_bootstrap_settings_override_policy_in_info() -> None:
 
 def _support_frame() -> pd.DataFrame:
     # c has only 5 positives (but 100 rows): too few for a true positive rate.
-    return confusion_frame(
-        {"a": (40, 10, 40, 10), "b": (35, 10, 40, 15), "c": (3, 10, 85, 2)}
-    )
+    return confusion_frame({"a": (40, 10, 40, 10), "b": (35, 10, 40, 15), "c": (3, 10, 85, 2)})
 
 
 def test_group_below_min_support_is_excluded_with_a_note() -> None:
@@ -423,14 +449,17 @@ def test_group_below_min_support_is_excluded_with_a_note() -> None:
     note = "Excluded with fewer than min_support 30 positives (the true_positive_rate denominator): g=c (5 positives)."
     assert note in verdict.notes
     groups = {dict(g.group)["g"]: g for g in verdict.groups}
-    assert groups["c"].excluded and not groups["a"].excluded and not groups["b"].excluded
+    assert groups["c"].excluded
+    assert not groups["a"].excluded
+    assert not groups["b"].excluded
     frame = _support_frame()
     positives = frame[frame["y"] == 1].groupby("g").size().to_dict()
     document = json.loads(report.to_json())["verdicts"][0]
     assert {g["group"]["g"]: g["support"] for g in document["groups"]} == positives
     # The decision is between a (0.8) and b (0.7) only: 50 + 50 positives.
     assert verdict.value == pytest.approx(0.8 - 0.7)
-    assert verdict.n == 100 and document["checks"][0]["unit"] == "positives"
+    assert verdict.n == 100
+    assert document["checks"][0]["unit"] == "positives"
 
 
 def test_without_min_support_the_small_group_decides() -> None:
@@ -512,5 +541,32 @@ def test_holm_keeps_strong_evidence_decided() -> None:
     report = rulecheck.evaluate(text, data=HOLM_FRAME)
     clear = report.verdict("clear")
     assert clear.status is Status.PASS
-    assert clear.interval is not None and clear.interval.confidence == pytest.approx(0.995)
+    assert clear.interval is not None
+    assert clear.interval.confidence == pytest.approx(0.995)
     assert report.verdict("acc0").status is Status.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_identical_baseline_pairs_every_path_to_a_zero_change(weighted: bool) -> None:
+    """Counts (multinomial cells), weighted counts and row-level values (Poisson weights),
+    sliced rules, AUC and relative changes: all resample both models with the same rows."""
+    frame = _with_baseline(confusion_frame({"a": (100, 60, 140, 100), "b": (100, 40, 160, 100)}), 0)
+    frame["w"] = np.random.default_rng(0).uniform(0.5, 2, len(frame))
+    frame["h"] = np.where(np.arange(len(frame)) % 3 == 0, "x", "z")
+    rules = (
+        "  - {id: dp, kind: demographic_parity, by: g, max_increase: 0.0}\n"
+        "  - {id: sliced, kind: demographic_parity, by: g, max_increase: 0.0, where: {h: x}}\n"
+        "  - {id: auc, kind: performance, metric: roc_auc, max_decrease: 0.0}\n"
+        "  - {id: acc, kind: performance, metric: accuracy, max_decrease: 0.0}\n"
+        "  - {id: brier, kind: loss_disparity, loss: brier, by: g, max_relative_increase: 0.0}\n"
+    )
+    target = ", score: s, baseline_prediction: q, baseline_score: s"
+    if weighted:
+        target += ", sample_weight: w"
+    report = rulecheck.evaluate(policy(rules, target=target), data=frame)
+    for verdict in report.verdicts:
+        assert verdict.status is Status.PASS, verdict.message
+        assert verdict.baseline is not None
+        assert verdict.baseline.interval is not None
+        assert (verdict.baseline.interval.low, verdict.baseline.interval.high) == (0.0, 0.0)
+        assert all(c.outcome == "pass" for c in verdict.checks)

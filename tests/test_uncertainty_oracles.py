@@ -54,9 +54,7 @@ def interval_of(verdict: Verdict, bound: str) -> Interval:
 B_ORACLE = 4000
 
 
-def stratified_row_bootstrap(
-    frame: pd.DataFrame, statistic: str, seed: int
-) -> tuple[float, float]:
+def stratified_row_bootstrap(frame: pd.DataFrame, statistic: str, seed: int) -> tuple[float, float]:
     """Resample rows with replacement within each group (B = 4000) and return the 2.5% and
     97.5% percentiles of the statistic of the groups' selection rates."""
     rng = np.random.default_rng(seed)
@@ -85,19 +83,18 @@ def test_count_bootstrap_of_a_three_group_range_matches_a_row_bootstrap() -> Non
     low, high = stratified_row_bootstrap(frame, "range", seed=99)
     # Monte Carlo tolerance: the gap's bootstrap sd is about sqrt(2 * 0.25 / 500) = 0.032; a
     # 2.5% quantile from 4000 replicates has sd about 0.032 * sqrt(.025 * .975 / 4000) /
-    # phi(1.96) = 0.0014, so two independent bootstraps differ by sd 0.002: 0.01 is 5 sd (and
-    # the interval is 0.1 wide, so a wrong method, e.g. unstratified, would still be caught
-    # only if it moved an end by more than that; the analytic tests below pin the rest).
+    # phi(1.96) = 0.0014, so two independent bootstraps differ by sd 0.002: 0.01 is 5 sd
+    # (observed differences over three data seeds: at most 0.003). The interval is about 0.11
+    # wide, so per-group intervals combined, or a wrong percentile, would move an end by more.
     assert mine.low == pytest.approx(low, abs=0.01)
     assert mine.high == pytest.approx(high, abs=0.01)
-    assert mine.method == "bootstrap" and mine.confidence == 0.95
+    assert mine.method == "bootstrap"
+    assert mine.confidence == 0.95
 
 
 def test_count_bootstrap_of_a_min_ratio_to_reference_matches_a_row_bootstrap() -> None:
     frame = rated_frame(THREE, {"a": 0.50, "b": 0.42, "c": 0.45}, seed=12)
-    rules = (
-        "  - {id: di, kind: disparate_impact, by: g, reference_group: a, min_ratio: 0.5}\n"
-    )
+    rules = "  - {id: di, kind: disparate_impact, by: g, reference_group: a, min_ratio: 0.5}\n"
     text = policy(rules, "uncertainty: {bootstrap: {n: 4000, seed: 3}}")
     mine = interval_of(rulecheck.evaluate(text, data=frame).verdicts[0], "min_ratio")
     low, high = stratified_row_bootstrap(frame, "min_ratio", seed=98)
@@ -129,11 +126,14 @@ def test_analytic_accuracy_is_wilson() -> None:
     k, n = int((frame["y"] == frame["p"]).sum()), len(frame)
     rules = "  - {id: acc, kind: performance, metric: accuracy, min: 0.2, confidence: 0.9}\n"
     mine = interval_of(
-        rulecheck.evaluate(policy(rules, "uncertainty: {method: analytic}"), data=frame).verdicts[0],
+        rulecheck.evaluate(policy(rules, "uncertainty: {method: analytic}"), data=frame).verdicts[
+            0
+        ],
         "min",
     )
     low, high = proportion_confint(k, n, alpha=0.1, method="wilson")
-    assert mine.method == "wilson" and mine.n == n
+    assert mine.method == "wilson"
+    assert mine.n == n
     assert (mine.low, mine.high) == pytest.approx((low, high), abs=1e-9)
 
 
@@ -166,7 +166,8 @@ def test_analytic_fpr_difference_is_folded_newcombe(
         fp["a"], nn["a"], fp["b"], nn["b"], method="newcomb", compare="diff", alpha=0.05
     )
     assert bool(low < 0 < high) is crosses_zero
-    assert mine.method == "newcombe" and mine.n == int(nn.sum())
+    assert mine.method == "newcombe"
+    assert mine.n == int(nn.sum())
     assert (mine.low, mine.high) == pytest.approx(_fold(low, high), abs=1e-9)
 
 
@@ -184,7 +185,8 @@ def test_analytic_selection_rate_ratio_to_reference_is_katz(kind: str) -> None:
     low, high = confint_proportions_2indep(
         k["other"], n["other"], k["ref"], n["ref"], method="log", compare="ratio", alpha=0.01
     )
-    assert mine.method == "katz" and mine.confidence == 0.99
+    assert mine.method == "katz"
+    assert mine.confidence == 0.99
     assert (mine.low, mine.high) == pytest.approx((low, high), abs=1e-9)
     assert verdict.value == pytest.approx((k["other"] / n["other"]) / (k["ref"] / n["ref"]))
 
@@ -247,9 +249,7 @@ def test_loss_disparity_replicates_equal_hand_poisson_weighted_log_loss() -> Non
 
 def _attribution_data(n: int, seed: int) -> tuple[pd.DataFrame, LogisticRegression]:
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame(
-        {"x0": rng.normal(size=n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)}
-    )
+    X = pd.DataFrame({"x0": rng.normal(size=n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
     y = (X["x0"] + 0.5 * X["x1"] + 0.2 * X["x2"] + rng.normal(size=n) > 0).astype(int)
     model = LogisticRegression().fit(X, y)
     frame = X.assign(y=y, p=model.predict(X))
@@ -284,7 +284,8 @@ def test_attribution_interval_contains_the_share_and_narrows_with_rows() -> None
             policy(ATTRIBUTION), data=frame, model=model, features=FEATURES
         ).verdicts[0]
         mine = interval_of(verdict, "max_share")
-        assert verdict.value is not None and mine.low <= verdict.value <= mine.high
+        assert verdict.value is not None
+        assert mine.low <= verdict.value <= mine.high
         widths.append(mine.high - mine.low)
     assert widths[1] < 0.6 * widths[0]  # about 1 / sqrt(8) = 0.35 expected
 

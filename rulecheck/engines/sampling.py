@@ -362,7 +362,7 @@ class ShareSampler:
     _cache: dict[object, Estimate] = field(default_factory=dict)
 
     def estimate(self, stat: ShareStatistic, settings: IntervalSettings) -> Estimate:
-        key = (stat, settings.replicates, settings.seed)
+        key = (stat, settings.method, settings.replicates, settings.seed)
         if key not in self._cache:
             self._cache[key] = self._estimate(stat, settings)
         return self._cache[key]

@@ -110,8 +110,13 @@ class Replicated:
     notes: tuple[str, ...] = ()
     pairing: object = None  # equal tokens: resampled with the same rows
     method: str = "bootstrap"
+    # The interval's construction when not the percentile interval of ``replicates``
+    # (a statistic over several groups: see group_interval).
+    bounds: Callable[[float], tuple[float, float]] | None = None
 
     def interval(self, confidence: float) -> tuple[float, float]:
+        if self.bounds is not None:
+            return self.bounds(confidence)
         return percentile_interval(self.replicates, confidence)
 
     def change_from(self, baseline: Estimate, relative: bool) -> Estimate | None:
@@ -185,6 +190,146 @@ def statistic_replicates(
     return np.asarray(out, dtype=np.float64)
 
 
+MAX_PAIR_GROUPS = 40  # above this many groups, a gap's band is built from groups, not pairs
+
+
+def _components(
+    stat: GroupStatistic, values: FloatArray, overall: FloatArray
+) -> tuple[FloatArray, str, str]:
+    """The quantities whose extreme is the statistic, per replicate: (Q (B, K), reduce, kind).
+
+    ``kind`` says how one component's interval maps to the statistic's: ``absdiff`` folds a
+    signed difference to its magnitude, ``ratio_low`` / ``ratio_high`` fold a ratio of two
+    groups to min(r, 1/r) / max(r, 1/r), ``gap`` marks pairwise differences (the gap is their
+    maximum, at least 0), ``groups_gap`` group values whose max - min is the gap; otherwise the
+    component's interval is used as it is.
+    """
+    op, groups = stat.op, list(stat.groups)
+    v = values[:, groups]
+    ref = overall if stat.reference is None else values[:, stat.reference]
+    two = len(groups) == 2 and len(stat.deciding) == 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if op == "value":
+            return v[:, :1], "max", "value"
+        if op in ("min", "max"):
+            return v, op, "value"
+        if op == "max_abs_from":
+            return v - ref[:, None], "max", "absdiff"
+        if op in ("min_ratio_to", "max_ratio_to"):
+            return np.where(ref[:, None] != 0, v / ref[:, None], np.nan), op[:3], "value"
+        if two:
+            first, second = (values[:, i] for i in stat.deciding)
+            if op == "range":  # deciding = (highest, lowest) in the point estimate
+                return (first - second)[:, None], "max", "absdiff"
+            ratio = np.where(second != 0, first / second, np.nan)[:, None]
+            return ratio, "max", "ratio_low" if op == "min_over_max" else "ratio_high"
+        if op == "range" and len(groups) > MAX_PAIR_GROUPS:
+            return v, "max", "groups_gap"
+        i, j = np.array(
+            [(a, b) for a in range(len(groups)) for b in range(len(groups)) if a != b]
+        ).T
+        if op == "range":
+            return v[:, i] - v[:, j], "max", "gap"
+        pairs = np.where(v[:, j] != 0, v[:, i] / v[:, j], np.nan)
+        return pairs, "min" if op == "min_over_max" else "max", "value"
+
+
+def group_interval(
+    stat: GroupStatistic,
+    values: FloatArray,
+    overall: FloatArray,
+    point_values: FloatArray,
+    point_overall: float,
+) -> Callable[[float], tuple[float, float]]:
+    """The bootstrap interval of a statistic over groups, from joint replicates of all groups.
+
+    One component (a group's value, the difference or ratio of two groups, a group against the
+    reference): the percentile interval of the component, folded where the statistic is a
+    magnitude (|difference|; the ratio of the lower to the higher group).
+
+    Several components (a gap among three or more groups, the worst ratio to a reference, the
+    lowest group's value): the statistic is their maximum (or minimum), and the percentile
+    interval of its replicates is biased away from the estimate: every replicate's gap is >= 0,
+    so equal groups would get an interval above 0 and fail a bound their estimate meets. The
+    interval takes each end from the construction that is valid on that side:
+
+    - the far end (upper for a maximum, lower for a minimum) is the percentile of the
+      statistic's own joint replicates, where the bias only makes it conservative;
+    - the near end is a one-sided simultaneous bound: max-t over the components (each
+      component's deviation from its estimate in units of its bootstrap standard deviation;
+      c is the 1 - alpha/2 quantile of the largest), and the statistic's bound is the extreme
+      of the components' bounds estimate -/+ c sd. It always contains the estimate side.
+    """
+    q, reduce, kind = _components(stat, values, overall)
+    q0, _, _ = _components(stat, point_values[None, :], np.array([point_overall]))
+    point = q0[0]
+    keep = ~np.isnan(point)
+    q, point = q[:, keep], point[keep]
+    if q.shape[1] == 0:
+        return lambda confidence: (float("nan"), float("nan"))
+    if q.shape[1] == 1 and kind != "groups_gap":
+        return lambda confidence: _fold(kind, percentile_interval(q[:, 0], confidence))
+    reps = statistic_replicates(stat, values, overall)
+    estimate = _point(stat, point_values, point_overall)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        se = np.nanstd(q, axis=0)
+        varies = np.isfinite(se) & (se > 0)
+        t = np.abs(q[:, varies] - point[varies]) / se[varies]
+        largest = np.nanmax(t, axis=1) if t.shape[1] else np.zeros(q.shape[0])
+
+    def bounds(confidence: float) -> tuple[float, float]:
+        finite = largest[~np.isnan(largest)]
+        low_p, high_p = percentile_interval(reps, confidence)
+        if finite.size == 0 or low_p != low_p:
+            return float("nan"), float("nan")
+        c = float(np.quantile(finite, 1 - (1 - confidence) / 2))
+        half = np.where(varies, c * np.nan_to_num(se), 0.0)
+        low, high = point - half, point + half
+        if kind == "groups_gap":  # group values: the gap is at least max low - min high
+            return min(max(float(low.max() - high.min()), 0.0), estimate), max(high_p, estimate)
+        if kind == "absdiff":
+            folded = [_fold("absdiff", (lo, hi)) for lo, hi in zip(low, high, strict=True)]
+            low = np.array([f[0] for f in folded])
+            high = np.array([f[1] for f in folded])
+        if reduce == "max":
+            near = float(np.max(low))
+            if kind == "gap":
+                near = max(near, 0.0)
+            return min(near, estimate), max(high_p, estimate)
+        return min(low_p, estimate), max(float(np.min(high)), estimate)
+
+    return bounds
+
+
+def _fold(kind: str, interval: tuple[float, float]) -> tuple[float, float]:
+    """Map a component's interval to the statistic's: |d| for a signed difference d, and
+    min(r, 1/r) or max(r, 1/r) for the ratio r of two groups taken in a fixed order."""
+    low, high = interval
+    if low != low or high != high:
+        return low, high
+    if kind == "absdiff":
+        if low >= 0:
+            return low, high
+        if high <= 0:
+            return -high, -low
+        return 0.0, max(high, -low)
+    if kind in ("ratio_low", "ratio_high"):
+        inverse = (1 / high if high > 0 else float("inf"), 1 / low if low > 0 else float("inf"))
+        if kind == "ratio_low":
+            if high <= 1:
+                return low, high
+            if low >= 1:
+                return inverse
+            return min(low, inverse[0]), 1.0
+        if low >= 1:
+            return low, high
+        if high <= 1:
+            return inverse
+        return 1.0, max(high, inverse[1])
+    return low, high
+
+
 def _point(stat: GroupStatistic, values: FloatArray, overall: float) -> float:
     return float(statistic_replicates(stat, values[None, :], np.array([overall]))[0])
 
@@ -240,7 +385,8 @@ class TableSampler:
                 f"{self.metric}: {share:.0%} of the bootstrap replicates left the value "
                 "undefined (too few cases); its interval is unreliable.",
             )
-        return Replicated(point, reps, n, notes, self.pairing)
+        bounds = group_interval(stat, values, overall, self.values, self.overall)
+        return Replicated(point, reps, n, notes, self.pairing, bounds=bounds)
 
     def _few_events(self, stat: GroupStatistic) -> tuple[str, ...]:
         """A warning when a deciding group has fewer than 5 events or non-events: there the

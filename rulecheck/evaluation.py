@@ -232,8 +232,10 @@ def evaluate(
         )
         for rule in policy.rules
     ]
-    holm_correction = policy.uncertainty is not None and policy.uncertainty.correction == "holm"
-    verdicts = _conclude_all(outcomes, holm_correction)
+    holm_alpha = None
+    if policy.uncertainty is not None and policy.uncertainty.correction == "holm":
+        holm_alpha = 1.0 - policy.uncertainty.confidence
+    verdicts = _conclude_all(outcomes, holm_alpha)
     if adapter is not None:
         model_info["calls"] = context.model_calls
         if adapter.notes:  # e.g. a link applied to margins, unseen categories
@@ -290,26 +292,25 @@ class _Measured:
 
 
 def _conclude_all(
-    outcomes: list[Verdict | _Measured], holm_correction: bool
+    outcomes: list[Verdict | _Measured], holm_alpha: float | None
 ) -> tuple[Verdict, ...]:
-    """Every rule's verdict; with Holm's correction the bounds judged with intervals are ranked
-    across all rules by the evidence against their limit first (see _intervals.holm)."""
-    if not holm_correction:
+    """Every rule's verdict; with Holm's correction (``holm_alpha``: 1 - the policy's
+    confidence, the family-wise error rate) the bounds judged with intervals are ranked across
+    all rules by the evidence against their limit first (see _intervals.holm)."""
+    if holm_alpha is None:
         return tuple(o if isinstance(o, Verdict) else o.conclude() for o in outcomes)
     family: list[tuple[int, int]] = []  # (outcome index, check index) of bounds with intervals
     p_values: list[float] = []
-    alpha = 0.05
     for i, outcome in enumerate(outcomes):
         if isinstance(outcome, Verdict) or outcome.judged.settings is None:
             continue
-        alpha = 1.0 - outcome.judged.settings.confidence
         for j, (check, estimate) in enumerate(
             zip(outcome.judged.checks, outcome.judged.estimates, strict=True)
         ):
             if estimate is not None:
                 family.append((i, j))
                 p_values.append(decision_p_value(estimate, check.op, check.limit))
-    decided, levels = holm(p_values, alpha)
+    decided, levels = holm(p_values, holm_alpha)
     by_rule: dict[int, tuple[list[float], list[bool]]] = {}
     for (i, j), ok, level in zip(family, decided, levels, strict=True):
         outcome = outcomes[i]

@@ -546,6 +546,17 @@ def test_holm_keeps_strong_evidence_decided() -> None:
     assert report.verdict("acc0").status is Status.INCONCLUSIVE
 
 
+def test_holm_family_error_rate_is_the_policy_confidence() -> None:
+    """A rule's own confidence does not change the family's error rate: 1 - the policy's."""
+    rules = _accuracy_rules(1) + (
+        "  - {id: own, kind: performance, metric: accuracy, min: 0.3, confidence: 0.8}\n"
+    )
+    text = policy(rules, "uncertainty: {method: analytic, correction: holm, confidence: 0.9}")
+    report = rulecheck.evaluate(text, data=HOLM_FRAME)
+    levels = sorted(v.interval.confidence for v in report.verdicts if v.interval is not None)
+    assert levels == pytest.approx([0.9, 1 - 0.1 / 2])
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_identical_baseline_pairs_every_path_to_a_zero_change(weighted: bool) -> None:
     """Counts (multinomial cells), weighted counts and row-level values (Poisson weights),

@@ -348,6 +348,10 @@ def prepare(
     if baseline is not None:
         change = _change(measurement, baseline)
         change_checks = _change_checks(rule, change)
+        # The change is decided by the same cases as the value it changes.
+        source = next((c for c in measurement.checks if c.value == measurement.primary), None)
+        if source is not None and source.n is not None:
+            change_checks = [replace(c, n=source.n, unit=source.unit) for c in change_checks]
         checks.extend(change_checks)
         groups = _side_by_side(groups, baseline.groups)
         if settings is not None:

@@ -41,6 +41,11 @@ target:
   - {{id: dp, kind: demographic_parity, by: g, max_difference: 0.5, min_group_size: 2}}
   - {{id: eo, kind: equal_opportunity, by: g, max_difference: 0.5, min_group_size: 2}}
   - {{id: acc, kind: performance, metric: accuracy, min: 0.1}}
+  - {{id: dp-ci, kind: demographic_parity, by: g, max_difference: 0.5, min_group_size: 2,
+      bootstrap: {{n: 100}}}}
+  - {{id: eo-an, kind: equal_opportunity, by: g, max_difference: 0.5, min_group_size: 2,
+      method: analytic, min_support: 2}}
+  - {{id: acc-ci, kind: performance, metric: accuracy, min: 0.1, confidence: 0.9}}
 """
 
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16")

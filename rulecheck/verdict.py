@@ -21,6 +21,7 @@ __all__ = [
     "GroupValue",
     "Interval",
     "Report",
+    "ReportFormatError",
     "Scalar",
     "Severity",
     "SourceRef",
@@ -455,3 +456,132 @@ class Report:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """The Report of a saved JSON report (``to_dict``'s output): re-rendering needs no data,
+        model or engine. Raises :class:`ReportFormatError` for a report of another schema
+        version or a malformed one."""
+        version = data.get("schema_version") if isinstance(data, Mapping) else None
+        if version != REPORT_SCHEMA_VERSION:
+            raise ReportFormatError(
+                f"schema_version {version!r} is not {REPORT_SCHEMA_VERSION}, the version this "
+                "rulecheck reads; re-run `rulecheck check` with this version to produce it"
+                if isinstance(version, int)
+                else "not a rulecheck JSON report: no schema_version"
+            )
+        try:
+            policy = data["policy"]
+            return cls(
+                policy_name=str(policy["name"]),
+                policy_file=policy.get("file"),
+                policy_sha256=str(policy.get("sha256", "")),
+                verdicts=tuple(_verdict_from(v) for v in data["verdicts"]),
+                created=str(data.get("created", "")),
+                versions=dict(data.get("versions", {})),
+                data=dict(data.get("data", {})),
+                model=dict(data.get("model", {})),
+                errors=tuple(str(e) for e in data.get("errors", [])),
+                strict=bool(data.get("gate", {}).get("strict", False)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ReportFormatError(f"malformed rulecheck JSON report: {exc!r}") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        """:meth:`from_dict` of JSON text."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ReportFormatError(f"not JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+class ReportFormatError(ValueError):
+    """A saved report that this version of rulecheck cannot read."""
+
+
+def _interval_from(data: Mapping[str, Any] | None) -> Interval | None:
+    if data is None:
+        return None
+    return Interval(
+        float(data["low"]),
+        float(data["high"]),
+        float(data["confidence"]),
+        str(data["method"]),
+        data.get("n"),
+    )
+
+
+def _group_from(data: Mapping[str, Any]) -> GroupValue:
+    return GroupValue(
+        group=tuple(data["group"].items()),
+        n=int(data["n"]),
+        value=data["value"],
+        undefined=bool(data.get("undefined", False)),
+        excluded=bool(data.get("excluded", False)),
+        baseline_value=data.get("baseline_value"),
+        metric=data.get("metric"),
+        weight=data.get("weight"),
+        support=data.get("support"),
+        interval=_interval_from(data.get("interval")),
+    )
+
+
+def _check_from(data: Mapping[str, Any]) -> Check:
+    return Check(
+        bound=str(data["bound"]),
+        value=data["value"],
+        limit=float(data["limit"]),
+        op=data["op"],
+        passed=bool(data["passed"]),
+        subject=str(data["subject"]),
+        metric=data.get("metric"),
+        setting=data.get("setting"),
+        n=data.get("n"),
+        unit=data.get("unit"),
+        interval=_interval_from(data.get("interval")),
+        outcome=data.get("outcome"),
+    )
+
+
+def _feature_from(data: Mapping[str, Any]) -> FeatureValue:
+    detail = tuple((k, v) for k, v in data.items() if k not in ("feature", "value", "rank"))
+    return FeatureValue(str(data["feature"]), float(data["value"]), int(data["rank"]), detail)
+
+
+def _verdict_from(data: Mapping[str, Any]) -> Verdict:
+    source = data.get("source")
+    baseline = data.get("baseline")
+    return Verdict(
+        rule_id=str(data["id"]),
+        kind=str(data["kind"]),
+        status=Status(data["status"]),
+        severity=data["severity"],
+        message=str(data["message"]),
+        source=None
+        if source is None
+        else SourceRef(str(source["file"]), int(source["line"]), int(source["column"])),
+        value=data.get("value"),
+        threshold=data.get("threshold"),
+        bound=data.get("bound"),
+        checks=tuple(_check_from(c) for c in data.get("checks", [])),
+        groups=tuple(_group_from(g) for g in data.get("groups", [])),
+        features=tuple(_feature_from(f) for f in data.get("features", [])),
+        notes=tuple(str(n) for n in data.get("notes", [])),
+        info=tuple(data.get("info", {}).items()),
+        baseline=None
+        if baseline is None
+        else BaselineChange(
+            subject=str(baseline["subject"]),
+            baseline=float(baseline["baseline"]),
+            candidate=float(baseline["candidate"]),
+            change=float(baseline["change"]),
+            relative_change=baseline.get("relative_change"),
+            interval=_interval_from(baseline.get("interval")),
+        ),
+        duration_s=float(data.get("duration_s", 0.0)),
+        interval=_interval_from(data.get("interval")),
+        on_inconclusive=data.get("on_inconclusive"),
+        n=data.get("n"),
+    )

@@ -523,6 +523,22 @@ def _resolve_model(
     return adapter
 
 
+def _kinds(policy: Policy) -> dict[str, dict[str, str]]:
+    """Summary and documentation of each rule kind the policy uses, in policy order."""
+    import importlib
+
+    from rulecheck.rules import KINDS
+
+    out: dict[str, dict[str, str]] = {}
+    for rule in policy.rules:
+        kind = str(rule.kind)
+        if kind not in out and kind in KINDS:
+            cls = KINDS[kind]
+            doc = importlib.import_module(cls.__module__).__doc__ or ""
+            out[kind] = {"summary": cls.summary, "help": doc.strip()}
+    return out
+
+
 @functools.cache
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
@@ -543,6 +559,7 @@ def _report(
     strict: bool = False,
 ) -> Report:
     return Report(
+        kinds=_kinds(policy),
         policy_name=policy.name,
         policy_file=policy.file,
         policy_sha256=policy.sha256,

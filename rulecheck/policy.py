@@ -303,10 +303,39 @@ def policy_from_text(text: str, file: str) -> Policy:
         for path, message in type_traps(data, spans)
     ]
     policy._warnings = tuple(sorted(warnings, key=lambda p: (p.span.line, p.span.column)))
+    starts = [spans.value(("rules", index)) for index in range(len(policy.rules))]
+    lines = text.splitlines()
     for index, rule in enumerate(policy.rules):
-        span = spans.value(("rules", index))
-        rule._source = SourceRef(file, span.line, span.column)
+        span = starts[index]
+        end = starts[index + 1].line - 1 if index + 1 < len(starts) else len(lines)
+        rule._source = SourceRef(
+            file, span.line, span.column, _rule_text(lines, span.line, end, span.column)
+        )
     return policy
+
+
+def _rule_text(lines: list[str], first: int, last: int, column: int) -> str:
+    """The YAML of one rule: its lines from ``first`` up to ``last`` (1-based, the line before
+    the next rule or the end of the file) that are still inside the rule (indented under its
+    ``-``), without trailing blank and comment lines, and with the comment lines just above it.
+    """
+    indent = max(column - 3, 0)  # the column of the "- " that starts the list item
+    body: list[str] = []
+    for number in range(first, last + 1):
+        line = lines[number - 1]
+        stripped = line.strip()
+        inside = len(line) - len(line.lstrip()) > indent
+        if number > first and stripped and not stripped.startswith("#") and not inside:
+            break  # back at the rule list's indentation or above: the rules ended
+        body.append(line)
+    while body and (not body[-1].strip() or body[-1].strip().startswith("#")):
+        body.pop()
+    above: list[str] = []
+    number = first - 1
+    while number >= 1 and lines[number - 1].strip().startswith("#"):
+        above.insert(0, lines[number - 1])
+        number -= 1
+    return "\n".join(above + body)
 
 
 def _duplicate_ids(data: Mapping[str, Any], spans: SourceMap) -> list[PolicyProblem]:

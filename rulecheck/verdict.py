@@ -66,11 +66,13 @@ class ExitCode(int, Enum):
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:
-    """Where a rule is defined: policy file, 1-based line and column."""
+    """Where a rule is defined: policy file, 1-based line and column, and the rule's YAML text
+    (with the comment lines just above it), so that reports can show it without the file."""
 
     file: str
     line: int
     column: int
+    text: str | None = None
 
     def where(self) -> str:
         return f"{self.file}:{self.line}"
@@ -364,7 +366,12 @@ class Verdict:
             "message": self.message,
             "source": None
             if self.source is None
-            else {"file": self.source.file, "line": self.source.line, "column": self.source.column},
+            else {
+                "file": self.source.file,
+                "line": self.source.line,
+                "column": self.source.column,
+                **({} if self.source.text is None else {"text": self.source.text}),
+            },
             "checks": [c.to_dict() for c in self.checks],
             "groups": [g.to_dict() for g in self.groups],
             "features": [f.to_dict() for f in self.features],
@@ -398,6 +405,9 @@ class Report:
     model: Mapping[str, Scalar] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     strict: bool = False
+    # Per rule kind in the report: its one-line ``summary`` and its documentation ``help``
+    # (Markdown; what ``rulecheck explain KIND`` prints), for formats that describe rules (SARIF).
+    kinds: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -452,6 +462,7 @@ class Report:
             "model": dict(self.model),
             "errors": list(self.errors),
             "verdicts": [v.to_dict() for v in self.verdicts],
+            "kinds": {kind: dict(doc) for kind, doc in self.kinds.items()},
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -483,6 +494,7 @@ class Report:
                 model=dict(data.get("model", {})),
                 errors=tuple(str(e) for e in data.get("errors", [])),
                 strict=bool(data.get("gate", {}).get("strict", False)),
+                kinds={str(k): dict(v) for k, v in data.get("kinds", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReportFormatError(f"malformed rulecheck JSON report: {exc!r}") from None
@@ -561,7 +573,9 @@ def _verdict_from(data: Mapping[str, Any]) -> Verdict:
         message=str(data["message"]),
         source=None
         if source is None
-        else SourceRef(str(source["file"]), int(source["line"]), int(source["column"])),
+        else SourceRef(
+            str(source["file"]), int(source["line"]), int(source["column"]), source.get("text")
+        ),
         value=data.get("value"),
         threshold=data.get("threshold"),
         bound=data.get("bound"),

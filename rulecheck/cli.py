@@ -1,8 +1,9 @@
 """The ``rulecheck`` command line.
 
-Commands: ``check`` (run a policy, exit code for CI), ``validate`` (check policy files without
-touching data; imports neither numpy nor pandas), ``list-rules``, ``explain KIND`` and ``schema``
-(JSON Schema of the policy format, for editors).
+Commands: ``check`` (run a policy, exit code for CI), ``report`` (re-render a saved JSON report
+in another format, without data, models or heavy imports), ``validate`` (check policy files
+without touching data; imports neither numpy nor pandas), ``list-rules``, ``explain KIND`` and
+``schema`` (JSON Schema of the policy format, for editors).
 
 Exit codes: 0 every rule passed; 1 a rule failed; 2 policy or input error, or any ERROR verdict;
 3 internal error (a bug: please report it with the traceback); 130 interrupted (Ctrl-C).
@@ -32,10 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-FORMATS = ("text", "json")
-# The report format an output file's extension implies when --format is not given; any other
-# extension gets text. One table: a new format adds its extension here.
-FORMAT_BY_SUFFIX = {".json": "json", ".txt": "text"}
+# The report formats (rulecheck.report.FORMATS, spelled out so that --help imports no renderer).
+FORMATS = ("text", "json", "junit", "github", "markdown", "sarif", "html")
 INTERRUPTED = "rulecheck: interrupted"
 FORMAT_MISMATCH = (
     "--format {format} does not match the output file {output!r} (a {suffix} file is {implied}); "
@@ -74,12 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--sample-weight", help="column of sample weights; overrides target.sample_weight"
     )
-    check.add_argument(
-        "--format",
-        choices=FORMATS,
-        help="report format (default: from the --output extension, .json -> json, else text)",
-    )
-    check.add_argument("--output", "-o", help="write the report to this file (atomically)")
+    _output_arguments(check)
     check.add_argument(
         "--csv-delimiter",
         help="CSV field delimiter, one character (';', '|', '\\t' for tab); overrides target.csv",
@@ -88,10 +82,21 @@ def _parser() -> argparse.ArgumentParser:
         "--trust-model", action="store_true", help="allow pickle/joblib and untrusted skops types"
     )
     check.add_argument("--strict", action="store_true", help="warnings fail the gate too (exit 1)")
-    check.add_argument("--no-color", action="store_true", help="never colour the text output")
     check.add_argument(
         "--verbose", "-v", action="store_true", help="text output: show each rule's wall time"
     )
+
+    report = sub.add_parser(
+        "report",
+        help="re-render a saved JSON report in another format (no data, no model)",
+        description=(
+            "Re-render a JSON report written by `rulecheck check -o report.json`. The exit code "
+            "is the saved report's (0 pass, 1 a rule failed, 2 an error), so a later CI step that "
+            "renders it still gates."
+        ),
+    )
+    report.add_argument("saved", help="JSON report file written by rulecheck check")
+    _output_arguments(report)
 
     validate = sub.add_parser("validate", help="validate policy files (no data, no model)")
     validate.add_argument("policies", nargs="+", help="policy YAML files")
@@ -101,6 +106,30 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("kind")
     sub.add_parser("schema", help="print the JSON Schema of the policy format")
     return parser
+
+
+def _output_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--format",
+        choices=("auto", *FORMATS),
+        default="auto",
+        help=(
+            "format of the report on standard output, or of a single --output file; auto "
+            "(default): github under GitHub Actions, else text (an --output file's format "
+            "follows its extension: .json, .xml junit, .sarif, .md markdown, .html, .txt)"
+        ),
+    )
+    command.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        metavar="FILE",
+        help="write the report to FILE (atomically); repeat for several formats at once",
+    )
+    command.add_argument("--no-color", action="store_true", help="never colour the text output")
+    command.add_argument(
+        "--quiet", "-q", action="store_true", help="print nothing but errors (files are written)"
+    )
 
 
 def _version() -> str:
@@ -115,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "report":
+            return _rerender(args)
         if args.command == "validate":
             return _validate(args.policies)
         if args.command == "list-rules":
@@ -144,64 +175,206 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(args: argparse.Namespace) -> int:
     from rulecheck.evaluation import evaluate
     from rulecheck.policy import load_policy
-    from rulecheck.report import RENDERERS
-    from rulecheck.report.text import render as render_text
 
     policy_path = Path(args.policy)
     if not policy_path.is_file():
         raise InputError(f"policy file {args.policy!r} does not exist")
-    report_format = _report_format(args.format, args.output)
+    outputs = _outputs(args.format, args.output)
     policy = load_policy(policy_path)
-    print(*(w.warning() + "\n" for w in policy.warnings), sep="", file=sys.stderr, end="")
-    if args.output:
-        _refuse_input_overwrite(Path(args.output), policy_path, policy, args)
+    if not args.quiet:
+        print(*(w.warning() + "\n" for w in policy.warnings), sep="", file=sys.stderr, end="")
+    for path, _ in outputs:
+        _refuse_input_overwrite(path, policy_path, policy, args)
     positive: str | int | float | None = args.positive_label
     if isinstance(positive, str):
         positive = _number_or_text(positive)
-    report = evaluate(
-        policy,
-        args.data,
-        model=args.model,
-        label=args.label,
-        prediction=args.prediction,
-        score=args.score,
-        positive_label=positive,
-        threshold=args.threshold,
-        sample_weight=args.sample_weight,
-        baseline=args.baseline,
-        baseline_prediction=args.baseline_prediction,
-        baseline_score=args.baseline_score,
-        trust_model=args.trust_model,
-        strict=args.strict,
-        csv=_csv_options(args.csv_delimiter),
-    )
-    _print_errors(report, sys.stderr)
-    color = not args.no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    if args.output:
-        _write_atomic(Path(args.output), RENDERERS[report_format](report))
-        sys.stdout.write(render_text(report, color=color, verbose=args.verbose))
-        print(f"report written to {args.output}")
-    elif report_format == "text":
-        sys.stdout.write(render_text(report, color=color, verbose=args.verbose))
-    else:
-        sys.stdout.write(RENDERERS[report_format](report))
-    return int(report.exit_code())  # the report records the gate: text, JSON and code agree
-
-
-def _report_format(given: str | None, output: str | None) -> str:
-    """--format, else the format the output file's extension implies (text by default).
-
-    A --format that contradicts a known extension (``--format text -o r.json``) is refused.
-    """
-    suffix = Path(output).suffix.lower() if output else ""
-    implied = FORMAT_BY_SUFFIX.get(suffix)
-    if given is None:
-        return implied or "text"
-    if implied is not None and implied != given:
-        raise InputError(
-            FORMAT_MISMATCH.format(format=given, output=output, suffix=suffix, implied=implied)
+    with _progress(quiet=args.quiet) as progress:
+        report = evaluate(
+            policy,
+            args.data,
+            model=args.model,
+            label=args.label,
+            prediction=args.prediction,
+            score=args.score,
+            positive_label=positive,
+            threshold=args.threshold,
+            sample_weight=args.sample_weight,
+            baseline=args.baseline,
+            baseline_prediction=args.baseline_prediction,
+            baseline_score=args.baseline_score,
+            trust_model=args.trust_model,
+            strict=args.strict,
+            csv=_csv_options(args.csv_delimiter),
+            progress=progress,
         )
-    return given
+    _print_errors(report, sys.stderr)
+    return _deliver(report, args, outputs)
+
+
+def _rerender(args: argparse.Namespace) -> int:
+    """``rulecheck report SAVED.json``: render a saved report; its recorded exit code."""
+    from rulecheck.verdict import ReportFormatError
+
+    saved = Path(args.saved)
+    outputs = _outputs(args.format, args.output)
+    for path, _ in outputs:
+        if path.resolve() == saved.resolve():
+            raise InputError(f"refusing to write the report over an input file: {path}")
+    try:
+        report = Report.from_json(saved.read_text(encoding="utf-8"))
+    except ReportFormatError as exc:
+        raise InputError(f"{saved}: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{saved}: not a rulecheck JSON report (not UTF-8 text)") from None
+    return _deliver(report, args, outputs)
+
+
+def _deliver(report: Report, args: argparse.Namespace, outputs: list[tuple[Path, str]]) -> int:
+    """Write every output file, then the report on standard output; the report's exit code, or
+    2 when an output could not be written (each failure names its file)."""
+    from rulecheck.report import renderer
+
+    failed = False
+    rendered: dict[str, str] = {}
+    for path, name in outputs:
+        try:
+            if name not in rendered:
+                rendered[name] = renderer(name)(report)
+            _write_atomic(path, rendered[name])
+        except InputError as exc:  # e.g. html without matplotlib
+            print(f"rulecheck: error: {path}: {exc}", file=sys.stderr)
+            failed = True
+        except OSError as exc:
+            print(f"rulecheck: error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+            failed = True
+    stdout_format = _stdout_format(args.format, bool(outputs))
+    if not args.quiet:
+        if stdout_format == "text":
+            from rulecheck.report.text import render as render_text
+
+            color = not args.no_color and "NO_COLOR" not in os.environ and _interactive()
+            verbose = bool(getattr(args, "verbose", False))
+            sys.stdout.write(render_text(report, color=color, verbose=verbose))
+        else:
+            sys.stdout.write(rendered.get(stdout_format) or renderer(stdout_format)(report))
+        for path, _ in outputs:
+            print(f"report written to {path}")
+    if stdout_format == "github" or (args.format == "auto" and _under_github()):
+        _job_summary(report)
+    if failed:
+        return int(ExitCode.USAGE_ERROR)
+    return int(report.exit_code())  # the report records the gate: every output and code agree
+
+
+def _outputs(given: str, outputs: list[str] | None) -> list[tuple[Path, str]]:
+    """Each --output file and its format: the extension's (.json, .xml, .sarif, .md, .html,
+    .txt; text for any other), or --format for a single file. A --format that contradicts a
+    single file's known extension (``--format text -o r.json``) is refused, and so is the same
+    file twice."""
+    from rulecheck.report import FORMAT_BY_SUFFIX
+
+    files = [Path(o) for o in outputs or []]
+    seen: set[Path] = set()
+    result: list[tuple[Path, str]] = []
+    for path in files:
+        if path.resolve() in seen:
+            raise InputError(f"output file {str(path)!r} is given twice")
+        seen.add(path.resolve())
+        suffix = path.suffix.lower()
+        implied = FORMAT_BY_SUFFIX.get(suffix)
+        if given != "auto" and len(files) == 1:
+            if implied is not None and implied != given:
+                raise InputError(
+                    FORMAT_MISMATCH.format(
+                        format=given, output=str(path), suffix=suffix, implied=implied
+                    )
+                )
+            result.append((path, given))
+        else:
+            result.append((path, implied or "text"))
+    return result
+
+
+def _stdout_format(given: str, has_outputs: bool) -> str:
+    """Standard output: --format without --output files, else the text report; auto is
+    github under GitHub Actions and text anywhere else."""
+    if given != "auto" and not has_outputs:
+        return given
+    return "github" if _under_github() else "text"
+
+
+def _under_github() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _under_ci() -> bool:
+    """Any CI system: they set CI (GitHub, GitLab, Jenkins' plugins, CircleCI, Travis ...)."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def _interactive() -> bool:
+    return sys.stdout.isatty() and not _under_ci()
+
+
+def _job_summary(report: Report) -> None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions set it."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from rulecheck.report import renderer
+
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(renderer("markdown")(report) + "\n")
+    except OSError as exc:
+        print(f"rulecheck: warning: cannot write the job summary {target}: {exc}", file=sys.stderr)
+
+
+class _NoProgress:
+    def __call__(self, step: str, done: int, total: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class _Bar:
+    """A progress bar on standard error: one tick per rule, the current step as its label."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=0, file=sys.stderr, leave=False, unit="rule", dynamic_ncols=True)
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if self._bar.total != total:
+            self._bar.reset(total=total)
+        self._bar.n = done
+        self._bar.set_description_str(step, refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+class _progress:
+    """A progress callback for ``evaluate``: a bar on standard error when it is a terminal and
+    no CI system runs us and --quiet is not given; otherwise nothing."""
+
+    def __init__(self, quiet: bool) -> None:
+        wanted = not quiet and sys.stderr.isatty() and not _under_ci()
+        self._impl: _Bar | _NoProgress = _NoProgress()
+        if wanted:
+            try:
+                self._impl = _Bar()
+            except ImportError:  # tqdm comes with shap; without it, no bar
+                self._impl = _NoProgress()
+
+    def __enter__(self) -> _Bar | _NoProgress:
+        return self._impl
+
+    def __exit__(self, *exc: object) -> None:
+        self._impl.close()
 
 
 def _csv_options(delimiter: str | None) -> CsvOptions | None:

@@ -82,6 +82,7 @@ def evaluate(
     loss_registry: LossRegistry | None = None,
     strict: bool = False,
     csv: CsvOptions | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Report:
     """Evaluate every rule of ``policy`` and return the :class:`Report`.
 
@@ -108,6 +109,9 @@ def evaluate(
         as :attr:`Report.strict`, so ``report.passed`` and ``report.exit_code()`` use it.
     csv : how to read a CSV data file (delimiter, decimal, encoding); overrides ``target.csv``
         field by field.
+    progress : called as ``progress(step, done, total)`` before each long step (reading the
+        data, loading the models, each rule: "rule fpr-gap-race"), with the number of rules
+        done and the number of rules; the CLI draws a progress bar with it.
 
     Examples
     --------
@@ -147,7 +151,10 @@ def evaluate(
     data_info: dict[str, Scalar] = {}
     model_info: dict[str, Scalar] = {}
     baseline_info: dict[str, Scalar] = {}
+    tell = progress or (lambda step, done, total: None)
+    total = len(policy.rules)
     try:
+        tell("reading data", 0, total)
         frame = _resolve_data(data, target.data, base, data_info, _csv(csv, target.csv))
         frame, kept = _select_rows(frame, target, data_info)
         if kept is not None:
@@ -155,6 +162,7 @@ def evaluate(
                 None if a is None else np.asarray(a)[kept]
                 for a in (predictions, scores, weights, baseline_predictions, baseline_scores)
             )
+        tell("loading models", 0, total)
         adapter = _resolve_model(
             model,
             None if explicit else target.model,
@@ -221,17 +229,20 @@ def evaluate(
     if baseline_context is not None:
         context.pair_with(baseline_context)  # baseline changes resample the same rows
     for_all = baseline_for_all if baseline_for_all is not None else target.baseline_for_all
-    outcomes = [
-        _timed(
-            rule,
-            context,
-            baseline_context,
-            for_all,
-            policy.time_budget_s,
-            rule.interval_settings(policy.uncertainty),
+    outcomes: list[Verdict | _Measured] = []
+    for done, rule in enumerate(policy.rules):
+        tell(f"rule {rule.id}", done, total)
+        outcomes.append(
+            _timed(
+                rule,
+                context,
+                baseline_context,
+                for_all,
+                policy.time_budget_s,
+                rule.interval_settings(policy.uncertainty),
+            )
         )
-        for rule in policy.rules
-    ]
+    tell("done", total, total)
     holm_alpha = None
     if policy.uncertainty is not None and policy.uncertainty.correction == "holm":
         holm_alpha = 1.0 - policy.uncertainty.confidence

@@ -112,7 +112,7 @@ def _group_note(group: GroupValue) -> str:
 def group_table(groups: tuple[GroupValue, ...]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the per-group figures; optional columns (metric, support, interval,
     baseline, excluded/undefined) appear only when some group has them."""
-    metrics = {g.metric for g in groups}
+    metrics = {g.metric for g in groups if g.metric is not None}
     columns: list[tuple[str, bool]] = [
         ("group", True),
         ("metric", len(metrics) > 1),

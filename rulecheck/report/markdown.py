@@ -4,8 +4,10 @@ summary (``$GITHUB_STEP_SUMMARY``).
 A heading with the policy and the gate, the fingerprints of the data and the model, a table of
 every rule, then one section per rule that is not PASS or SKIPPED: its message, where it is
 defined, its YAML and its per-group or per-feature figures. Statuses are marked with one emoji
-each (:data:`MARKERS`). Text from the report is escaped so that it renders as written: ``|`` in
-table cells, and the characters that would start Markdown or HTML markup in messages.
+each (:data:`MARKERS`). Text from the report is escaped so that it renders as written and no HTML
+can start: ``&`` and ``<`` become entities, ``|`` and Markdown's markup characters are
+backslash-escaped, line breaks become spaces; rule YAML goes in a fence longer than any backtick
+run inside it.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ MARKERS = {
 _DETAILED = (Status.FAIL, Status.ERROR, Status.WARN, Status.INCONCLUSIVE)
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
-_MARKUP = re.compile(r"([\\`*\[\]<|#~])")
+_MARKUP = re.compile(r"([\\`*\[\]|#~])")
 
 
 def _plain(text: str) -> str:
@@ -45,8 +47,10 @@ def _plain(text: str) -> str:
 
 
 def _escape(text: str) -> str:
-    """``text`` as literal Markdown: markup characters backslash-escaped, on one line."""
-    return _MARKUP.sub(r"\\\1", _plain(text))
+    """``text`` as literal Markdown on one line: ``&`` and ``<`` as entities (no HTML can start),
+    other markup characters backslash-escaped."""
+    text = _plain(text).replace("&", "&amp;").replace("<", "&lt;")
+    return _MARKUP.sub(r"\\\1", text)
 
 
 def _code(text: str) -> str:

@@ -7,6 +7,7 @@ metric. The text, JUnit, GitHub and Markdown renderers use the same words for th
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 from rulecheck.verdict import Check, FeatureValue, GroupValue, Report, Status, Verdict
 
@@ -129,7 +130,7 @@ def group_table(groups: tuple[GroupValue, ...]) -> tuple[list[str], list[list[st
 
 
 def _group_cell(group: GroupValue, column: str) -> str:
-    cells = {
+    cells: dict[str, Callable[[], str]] = {
         "group": group.label,
         "metric": lambda: group.metric or "",
         "n": lambda: str(group.n),

@@ -32,7 +32,9 @@ _ELEMENT = {Status.FAIL: "failure", Status.ERROR: "error", Status.SKIPPED: "skip
 def _xml_text(text: str) -> str:
     """``text`` with the characters XML 1.0 forbids written as visible escapes."""
     return _FORBIDDEN.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
         text,
     )
 
@@ -46,7 +48,8 @@ def _plain_table(header: list[str], rows: list[list[str]]) -> list[str]:
     """A table aligned with spaces, indented by two."""
     widths = [max(width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return [
-        "  " + "  ".join(cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)).rstrip()
+        "  "
+        + "  ".join(cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)).rstrip()
         for row in [header, *rows]
     ]
 
@@ -144,7 +147,13 @@ def render(report: Report) -> str:
     )
     root = ET.Element(
         "testsuites",
-        {"name": "rulecheck", "tests": tests, "failures": failures, "errors": errors, "time": total},
+        {
+            "name": "rulecheck",
+            "tests": tests,
+            "failures": failures,
+            "errors": errors,
+            "time": total,
+        },
     )
     suite = ET.SubElement(
         root,

@@ -37,12 +37,15 @@ def _kinds(report: Report) -> list[str]:
 
 
 def _descriptor(kind: str, doc: dict[str, str]) -> dict[str, Any]:
-    """A ``reportingDescriptor``: the kind's id and name, its summary and its documentation."""
+    """A ``reportingDescriptor``: the kind's id and name, its summary (shortDescription), its
+    documentation's first paragraph (fullDescription) and its whole documentation (help)."""
     descriptor: dict[str, Any] = {"id": kind, "name": kind}
     if doc.get("summary"):
         descriptor["shortDescription"] = {"text": doc["summary"]}
     if doc.get("help"):
-        descriptor["fullDescription"] = {"text": doc["help"], "markdown": doc["help"]}
+        # The documentation's first paragraph defines the kind; help holds all of it.
+        first = doc["help"].strip().split("\n\n")[0]
+        descriptor["fullDescription"] = {"text": first, "markdown": first}
         descriptor["help"] = {"text": doc["help"], "markdown": doc["help"]}
     return descriptor
 

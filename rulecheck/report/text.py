@@ -70,4 +70,3 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
         lines.append(f"error: {error} (no rule was evaluated)")
     lines.append(summary_line(report))
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
-

@@ -202,3 +202,43 @@ def test_under_ci_the_text_is_plain(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli._interactive()
     monkeypatch.setenv("CI", "true")
     assert not cli._interactive()
+
+
+def test_under_github_actions_auto_gives_workflow_commands_and_a_job_summary(
+    policy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = policy.parent / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, stdout, _ = run(capsys, "check", str(policy))
+    assert code == 1
+    assert stdout.startswith(f"::error file={policy},line=5,col=5,title=dp-sex::")
+    written = summary.read_text(encoding="utf-8")
+    assert written.startswith("earlier step\n")  # appended, as GitHub expects
+    assert "| `dp-sex` |" in written
+
+
+def test_the_done_when_command_writes_valid_files_in_one_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rulecheck check examples/german_credit/policy.yaml -o junit.xml -o out.sarif -o
+    out.md` (the HTML output is tested in tests/report/test_html.py)."""
+    import jsonschema
+    from lxml import etree
+
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    schemas = Path("tests/schemas")
+    junit, sarif, md = tmp_path / "junit.xml", tmp_path / "out.sarif", tmp_path / "out.md"
+    code, _, _ = run(
+        capsys,
+        "check",
+        "examples/german_credit/policy.yaml",
+        *("-o", str(junit), "-o", str(sarif), "-o", str(md)),
+    )
+    assert code == 1
+    xsd = etree.XMLSchema(etree.parse(str(schemas / "junit-10.xsd")))
+    xsd.assertValid(etree.parse(str(junit)))
+    schema = json.loads((schemas / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(json.loads(sarif.read_text(encoding="utf-8")))
+    assert md.read_text(encoding="utf-8").startswith("#")

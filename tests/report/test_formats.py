@@ -14,7 +14,7 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 from lxml import etree
 
-from rulecheck.report import github, junit, markdown, sarif
+from rulecheck.report import github, junit, markdown, sarif, text
 from rulecheck.verdict import (
     Check,
     FeatureValue,
@@ -35,6 +35,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "github.txt": github.render,
     "sarif.json": sarif.render,
     "md": markdown.render,
+    "txt": text.render,
 }
 POLICY = "policies/fair, v1.yaml"
 UNSAFE = "gap <b>&\"' 100% bad\nsecond line\x07 end"

@@ -14,6 +14,7 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 from matplotlib.axes import Axes
@@ -22,6 +23,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from rulecheck.verdict import Check, FeatureValue, GroupValue, Verdict
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["bullet_svg", "features_svg", "groups_svg"]
 
@@ -44,7 +48,7 @@ def bullet_svg(verdict: Verdict, title: str, prefix: str, axis_label: str) -> st
         return _bullet_svg(verdict, title, prefix, axis_label)
 
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text stays text: no embedded glyph paths, a few KB per plot
     "svg.hashsalt": "rulecheck",  # deterministic ids
     "font.size": 10,

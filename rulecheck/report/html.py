@@ -37,6 +37,7 @@ a { color: #0b57d0; } a:focus-visible { outline: 3px solid #0b57d0; outline-offs
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .5rem 0; }
 dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 code, pre, .hash { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .85em; }
+pre code { font-size: 1em; }
 table { border-collapse: collapse; width: 100%; margin: .4rem 0 1rem; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f3f3f3; } td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -109,10 +110,7 @@ def _where(values: Mapping[str, Scalar]) -> str:
 def _header(report: Report) -> str:
     passed = report.passed
     code = int(report.exit_code())
-    if report.strict:
-        gate = "strict gate: warnings fail"
-    else:
-        gate = "not strict: warnings pass"
+    gate = "strict gate: warnings fail" if report.strict else "not strict: warnings pass"
     counts = ", ".join(
         f"{count} {status}"
         for status, count in report.counts().items()

@@ -53,12 +53,32 @@ def hand_built() -> Report:
     undefined groups, baseline values, a max_rank attribution and a change bound."""
     source = SourceRef("policy.yaml", 3, 5, "- id: 公平-dp\n  kind: demographic_parity  # <b>")
     groups = (
-        GroupValue((("sex", "f"),), 120, 0.31, baseline_value=0.28, interval=Interval(0.25, 0.37, 0.95, "wilson", 120)),
-        GroupValue((("sex", "m"),), 300, 0.42, baseline_value=0.44, interval=Interval(0.38, 0.47, 0.95, "wilson", 300)),
+        GroupValue(
+            (("sex", "f"),),
+            120,
+            0.31,
+            baseline_value=0.28,
+            interval=Interval(0.25, 0.37, 0.95, "wilson", 120),
+        ),
+        GroupValue(
+            (("sex", "m"),),
+            300,
+            0.42,
+            baseline_value=0.44,
+            interval=Interval(0.38, 0.47, 0.95, "wilson", 300),
+        ),
         GroupValue((("sex", "x"),), 4, 0.5, excluded=True),
         GroupValue((("sex", "<u>"),), 9, None, undefined=True),
     )
-    check = Check("max_difference", 0.11, 0.1, "<=", False, "selection_rate difference between groups", "selection_rate")
+    check = Check(
+        "max_difference",
+        0.11,
+        0.1,
+        "<=",
+        False,
+        "selection_rate difference between groups",
+        "selection_rate",
+    )
     features = tuple(
         FeatureValue(name, share, rank, (("mean_abs", share * 3), ("selected", name == "age")))
         for rank, (name, share) in enumerate([("income", 0.4), ("age", 0.3), ("zip", 0.2)], 1)
@@ -73,18 +93,50 @@ def hand_built() -> Report:
         data={"path": "data.csv", "rows": 433, "sha256": "1" * 64},
         model={"path": "model.skops", "type": "Pipeline", "sha256": "2" * 64},
         verdicts=(
-            Verdict("公平-dp", "demographic_parity", Status.FAIL, "error",
-                    "gap <script>alert(1)</script> too large", source, 0.11, 0.1,
-                    "max_difference", (check,), groups, notes=("1 group <excluded>",)),
-            Verdict("broken", "group_metric", Status.ERROR, "error",
-                    "column 'race' is missing", None),
+            Verdict(
+                "公平-dp",
+                "demographic_parity",
+                Status.FAIL,
+                "error",
+                "gap <script>alert(1)</script> too large",
+                source,
+                0.11,
+                0.1,
+                "max_difference",
+                (check,),
+                groups,
+                notes=("1 group <excluded>",),
+            ),
+            Verdict(
+                "broken", "group_metric", Status.ERROR, "error", "column 'race' is missing", None
+            ),
             Verdict("later", "performance", Status.SKIPPED, "warning", "skipped: not yet", None),
-            Verdict("age-not-top", "attribution", Status.WARN, "warning", "age ranks 2",
-                    None, 2.0, 2.0, "max_rank",
-                    (Check("max_rank", 2.0, 2.0, ">", False, "rank of age"),), features=features),
-            Verdict("accuracy-kept", "performance", Status.FAIL, "error",
-                    "accuracy fell by 0.03", None, -0.03, -0.02, "max_decrease", (change,),
-                    baseline=BaselineChange("accuracy", 0.86, 0.83, -0.03, -0.0349)),
+            Verdict(
+                "age-not-top",
+                "attribution",
+                Status.WARN,
+                "warning",
+                "age ranks 2",
+                None,
+                2.0,
+                2.0,
+                "max_rank",
+                (Check("max_rank", 2.0, 2.0, ">", False, "rank of age"),),
+                features=features,
+            ),
+            Verdict(
+                "accuracy-kept",
+                "performance",
+                Status.FAIL,
+                "error",
+                "accuracy fell by 0.03",
+                None,
+                -0.03,
+                -0.02,
+                "max_decrease",
+                (change,),
+                baseline=BaselineChange("accuracy", 0.86, 0.83, -0.03, -0.0349),
+            ),
         ),
     )
 
@@ -129,7 +181,9 @@ def sections(page: str) -> dict[str, str]:
 
 
 def plotted(verdict: Verdict) -> bool:
-    return bool(verdict.groups or verdict.features or (verdict.value is not None and verdict.checks))
+    return bool(
+        verdict.groups or verdict.features or (verdict.value is not None and verdict.checks)
+    )
 
 
 @pytest.mark.parametrize("name", [*EXAMPLES, "hand-built"])
@@ -139,7 +193,8 @@ def test_page_is_self_contained_complete_and_well_formed(
     report, page = reports[name], pages[name]
     assert FETCHING.findall(page) == []
     assert "<script" not in page.lower().replace("&lt;script", "")
-    assert "@import" not in page and "url(http" not in page
+    assert "@import" not in page
+    assert "url(http" not in page
     checker = check_tags(page)
     assert len(checker.ids) == len(set(checker.ids)), "duplicate ids"
     found = sections(page)
@@ -153,7 +208,8 @@ def test_page_is_self_contained_complete_and_well_formed(
     assert ("Gate PASSED" if report.passed else "Gate FAILED") in page
     assert f"exit code {int(report.exit_code())}" in page
     for svg in re.findall(r"<svg\b.*?</svg>", page, flags=re.S):
-        assert re.search(r"<svg[^>]*aria-label=\"[^\"]+\"", svg) and "<title" in svg
+        assert re.search(r"<svg[^>]*aria-label=\"[^\"]+\"", svg)
+        assert "<title" in svg
     assert html_report.render(report) == page  # deterministic
 
 
@@ -161,10 +217,13 @@ def test_text_is_escaped(pages: dict[str, str]) -> None:
     page = pages["hand-built"]
     assert "<script>alert(1)</script>" not in page
     assert "gap &lt;script&gt;alert(1)&lt;/script&gt; too large" in page
-    assert "hand &lt;built&gt;" in page and "1 group &lt;excluded&gt;" in page
-    assert 'id="rule-公平-dp"' in page and 'href="#rule-公平-dp"' in page
+    assert "hand &lt;built&gt;" in page
+    assert "1 group &lt;excluded&gt;" in page
+    assert 'id="rule-公平-dp"' in page
+    assert 'href="#rule-公平-dp"' in page
     assert "kind: demographic_parity  # &lt;b&gt;" in page  # the YAML source, in <pre>
-    assert "ERROR" in page and "SKIPPED" in page
+    assert "ERROR" in page
+    assert "SKIPPED" in page
 
 
 def test_thirty_rules_stay_small(reports: dict[str, Report]) -> None:
@@ -208,7 +267,8 @@ def test_page_opens_in_chromium(
         for verdict in reports[name].verdicts:
             assert verdict.rule_id in text
         boxes = page.eval_on_selector_all(
-            "svg", "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })"
+            "svg",
+            "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })",
         )
         assert len(boxes) == pages[name].count("<svg")
         assert all(w > 0 and h > 0 for w, h in boxes), boxes

@@ -220,7 +220,7 @@ def _groups_svg(verdict: Verdict, title: str, prefix: str) -> str:
     reference_label: str | None = None
     for ax, metric in zip(axes, metrics, strict=True):
         rows = [g for g in verdict.groups if g.metric == metric]
-        checks = [c for c in verdict.checks if c.metric in (None, metric)]
+        checks = [c for c in verdict.checks if metric is None or c.metric in (None, metric)]
         ref_group = _draw_groups(ax, rows, labels, checks, with_baseline, legend)
         if ref_group is not None:
             reference_label = ref_group

@@ -31,8 +31,9 @@ class EvaluateOnce:
     The examples take 1 to 25 s each and several test modules need the same report: the designed
     verdicts, the library oracles and the READMEs' shown output (run through ``rulecheck.cli``,
     which calls ``rulecheck.evaluation.evaluate``; patch that name with this object). Only calls
-    that give a policy file and no other argument are cached, keyed by the working directory and
-    the policy file as given (it appears in the report) and its sha256; every other call runs.
+    that give a policy file and no other argument (a progress callback aside) are cached, keyed by
+    the working directory and the policy file as given (it appears in the report) and its
+    sha256; every other call runs.
     The process-wide loss registry is not part of the key: a policy that names a custom loss
     must be evaluated with its loss registered every time (only test_readme_outputs does so).
     """
@@ -55,7 +56,12 @@ class EvaluateOnce:
         if not isinstance(policy, Policy):
             policy = load_policy(policy)
         given = self._signature.bind(policy, *args, **kwargs).arguments
-        overrides = {k: v for k, v in given.items() if k != "policy" and v is not self._defaults[k]}
+        # A progress callback (the CLI's bar) does not change the report.
+        overrides = {
+            k: v
+            for k, v in given.items()
+            if k not in ("policy", "progress") and v is not self._defaults[k]
+        }
         if overrides or policy.file is None:
             return self._evaluate(policy, *args, **kwargs)
         key = (os.getcwd(), policy.file, policy.sha256)

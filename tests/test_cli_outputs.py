@@ -222,19 +222,20 @@ def test_under_github_actions_auto_gives_workflow_commands_and_a_job_summary(
 def test_the_done_when_command_writes_valid_files_in_one_run(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`rulecheck check examples/german_credit/policy.yaml -o junit.xml -o out.sarif -o
-    out.md` (the HTML output is tested in tests/report/test_html.py)."""
+    """`rulecheck check examples/german_credit/policy.yaml -o out.html -o junit.xml -o
+    out.sarif -o out.md` (the HTML page in a browser: tests/report/test_html.py)."""
     import jsonschema
     from lxml import etree
 
     monkeypatch.chdir(Path(__file__).parent.parent)
     schemas = Path("tests/schemas")
     junit, sarif, md = tmp_path / "junit.xml", tmp_path / "out.sarif", tmp_path / "out.md"
+    html = tmp_path / "out.html"
     code, _, _ = run(
         capsys,
         "check",
         "examples/german_credit/policy.yaml",
-        *("-o", str(junit), "-o", str(sarif), "-o", str(md)),
+        *("-o", str(html), "-o", str(junit), "-o", str(sarif), "-o", str(md)),
     )
     assert code == 1
     xsd = etree.XMLSchema(etree.parse(str(schemas / "junit-10.xsd")))
@@ -242,3 +243,19 @@ def test_the_done_when_command_writes_valid_files_in_one_run(
     schema = json.loads((schemas / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
     jsonschema.Draft7Validator(schema).validate(json.loads(sarif.read_text(encoding="utf-8")))
     assert md.read_text(encoding="utf-8").startswith("#")
+    page = html.read_text(encoding="utf-8")
+    assert page.count("<svg") == 8  # every rule of the example has a plot
+    assert 'id="rule-sex-proxies"' in page
+
+
+def test_html_without_matplotlib_is_exit_2_naming_the_file_and_the_extra(
+    policy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.delitem(sys.modules, "rulecheck.report.html", raising=False)
+    page, data = policy.parent / "r.html", policy.parent / "r.json"
+    code, _, err = run(capsys, "check", str(policy), "-o", str(page), "-o", str(data))
+    assert code == 2
+    assert f"{page}: --format html needs matplotlib: pip install 'rulecheck[html]'" in err
+    assert data.is_file()
+    assert not page.exists()

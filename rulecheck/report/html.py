@@ -14,7 +14,9 @@ import re
 from collections.abc import Iterable, Mapping
 
 from rulecheck.errors import InputError
-from rulecheck.report.text import _CHANGE_BOUNDS, _num, _setting
+from rulecheck.report._shared import CHANGE_BOUNDS as _CHANGE_BOUNDS
+from rulecheck.report._shared import num as _num
+from rulecheck.report._shared import setting as _setting
 from rulecheck.verdict import Check, Interval, Report, Scalar, Status, Verdict
 
 __all__ = ["MISSING_MATPLOTLIB", "render"]

@@ -15,9 +15,12 @@ from rulecheck.verdict import Scalar
 __all__ = [
     "AttributionTable",
     "Condition",
+    "Counterexample",
     "GroupKey",
     "GroupSampler",
     "GroupTable",
+    "PropertyResult",
+    "PropertySpec",
     "ProxyScore",
     "ShareSampler",
     "same_value",
@@ -207,3 +210,80 @@ class Condition:
                 parts.append(f"{self.column} {op} {bound:g}")
         text = " and ".join(parts)
         return f"not ({text})" if self.negate else text
+
+
+@dataclass(frozen=True, slots=True)
+class PropertySpec:
+    """What a property rule asks the engine to test: one perturbation of the model's inputs.
+
+    ``kind`` is ``counterfactual`` (set ``attribute`` to other values: ``swap`` pairs, or every
+    other value of ``values``; ``also_change`` maps declared proxies the same way),
+    ``monotonic`` (raise ``feature`` over ``steps`` grid points within its observed range; the
+    score must not move against ``direction`` by more than ``tolerance``) or ``invariance``
+    (add uniform noise in [low, high] to each ``perturb`` feature, or set each ``replace``
+    feature to every listed value). ``output`` is what is compared: the ``decision`` (a flip)
+    or the ``score`` (its change). ``search_examples`` > 0 also runs a hypothesis search with
+    ``seed`` over rows within the data's observed schema.
+    """
+
+    kind: str
+    output: str = "decision"
+    attribute: str | None = None
+    swap: tuple[tuple[Scalar, Scalar], ...] = ()
+    values: tuple[Scalar, ...] = ()
+    also_change: tuple[tuple[str, tuple[tuple[Scalar, Scalar], ...]], ...] = ()
+    feature: str | None = None
+    direction: str = "increasing"
+    steps: int = 10
+    perturb: tuple[tuple[str, float, float], ...] = ()
+    replace: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
+    tolerance: float = 0.0
+    search_examples: int = 0
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Counterexample:
+    """One row for which a property breaks: its values, what was changed, and both outputs.
+
+    ``row`` holds every model input of the original row; ``changed`` the inputs the property
+    changed and their new values; ``before`` / ``after`` the compared output (score, or 1/0
+    for a decision) of the original and the changed row. ``row_index`` is the row's position
+    in the audited data (None for a row the search generated).
+    """
+
+    row: tuple[tuple[str, Scalar], ...]
+    changed: tuple[tuple[str, Scalar], ...]
+    before: float
+    after: float
+    row_index: int | None = None
+
+    @property
+    def change(self) -> float:
+        return self.after - self.before
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyResult:
+    """The outcome of a property over the audit data and, optionally, a search.
+
+    ``rate`` is the share of audited rows for which the property breaks (a decision flips, or
+    the score moves by more than the tolerance), ``largest`` the largest breach in the compared
+    output (|score change|, a monotonic decrease); ``worst`` up to 5 rows with the largest
+    breach; ``group_rates`` per group of ``by`` (key, rows, rate). ``predictions`` counts the
+    rows the model scored (one batched call per perturbation). ``found`` is the search's shrunk
+    counterexample (None when the search found none or did not run) after ``examples`` tries
+    with ``seed``.
+    """
+
+    rows: int
+    violations: int
+    rate: float
+    largest: float
+    worst: tuple[Counterexample, ...] = ()
+    by: tuple[str, ...] = ()
+    group_rates: tuple[tuple[GroupKey, int, float], ...] = ()
+    predictions: int = 0
+    examples: int = 0
+    seed: int = 0
+    found: Counterexample | None = None

@@ -106,6 +106,12 @@ def _plain_categories(series: pd.Series) -> pd.Series:
     return series
 
 
+NEEDS_MODEL_FOR_PROPERTIES = (
+    "needs a model to call on changed inputs: give target.model (CLI: --model); precomputed "
+    "predictions cannot say what the model would decide for a changed row"
+)
+
+
 class Targets:
     """Label, decisions, scores, margins and weights of one audit (or of a slice of its rows)."""
 
@@ -420,6 +426,23 @@ class Targets:
             raise InputError(NEEDS_PREDICTIONS, subject="predictions")
 
         return self._cache.once("y_pred", compute)
+
+    def predict_frame(self, X: pd.DataFrame) -> tuple[FloatArray | None, BoolArray]:
+        """The model's positive-class score (None for a model without probabilities) and its
+        decisions for the rows of ``X`` (model inputs, as :meth:`features` gives them), in one
+        batched model call, with the same output and threshold as the audit's own decisions.
+        Property rules score their perturbed copies of the data with it.
+        """
+        model = self.model
+        if model is None:
+            raise InputError(NEEDS_MODEL_FOR_PROPERTIES, subject="needs")
+        if model.has_proba:
+            index = model.class_index(self.spec.positive_label)
+            proba = self._call("predict_proba", lambda: model.predict_proba(X))[:, index]
+            return np.asarray(proba, dtype=np.float64), proba >= self._threshold()
+        predicted = self._call("predict", lambda: np.asarray(model.predict(X)))
+        decisions = self.binary(pd.Series(predicted), "model predictions", "predict()")
+        return None, decisions
 
     def _decisions(self, series: pd.Series, what: str, column: str) -> BoolArray:
         """Decisions from given labels: :meth:`binary`, and when none is the positive label, a

@@ -85,6 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--verbose", "-v", action="store_true", help="text output: show each rule's wall time"
     )
+    check.add_argument(
+        "--replay",
+        metavar="REPORT",
+        help="re-run the counterexample a saved JSON report recorded for --rule (a property rule)",
+    )
+    check.add_argument(
+        "--rule", metavar="ID", help="the property rule whose counterexample --replay runs"
+    )
 
     report = sub.add_parser(
         "report",
@@ -179,6 +187,8 @@ def _check(args: argparse.Namespace) -> int:
     policy_path = Path(args.policy)
     if not policy_path.is_file():
         raise InputError(f"policy file {args.policy!r} does not exist")
+    if args.replay or args.rule:
+        return _replay(args, policy_path)
     outputs = _outputs(args.format, args.output)
     policy = load_policy(policy_path)
     if not args.quiet:
@@ -209,6 +219,37 @@ def _check(args: argparse.Namespace) -> int:
         )
     _print_errors(report, sys.stderr)
     return _deliver(report, args, outputs)
+
+
+def _replay(args: argparse.Namespace, policy_path: Path) -> int:
+    """``check POLICY --replay REPORT --rule ID``: 1 when the counterexample still breaks the
+    property, 0 when it no longer does."""
+    from rulecheck.evaluation import replay
+    from rulecheck.verdict import ReportFormatError
+
+    if not (args.replay and args.rule):
+        raise InputError("--replay REPORT and --rule ID go together")
+    try:
+        saved = Report.from_json(Path(args.replay).read_text(encoding="utf-8"))
+    except ReportFormatError as exc:
+        raise InputError(f"{args.replay}: {exc}") from None
+    result = replay(
+        policy_path,
+        saved,
+        args.rule,
+        data=args.data,
+        model=args.model,
+        trust_model=args.trust_model,
+        csv=_csv_options(args.csv_delimiter),
+    )
+    shown = result.example
+    print(f"{args.rule}: replaying {shown.describe()}")
+    print("row: " + ", ".join(f"{k}={v}" for k, v in shown.row))
+    if result.now is None:
+        print(f"{args.rule}: the property holds for this row now (exit code 0)")
+        return int(ExitCode.OK)
+    print(f"{args.rule}: still breaks: {result.now.describe()} (exit code 1)")
+    return int(ExitCode.VIOLATIONS)
 
 
 def _rerender(args: argparse.Namespace) -> int:

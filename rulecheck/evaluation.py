@@ -40,9 +40,9 @@ from rulecheck.rules._base import (
     skipped_verdict,
 )
 from rulecheck.rules._where import where_conditions
-from rulecheck.verdict import Report, Scalar, Status, Verdict
+from rulecheck.verdict import Example, Report, Scalar, Status, Verdict
 
-__all__ = ["evaluate"]
+__all__ = ["Replayed", "evaluate", "replay"]
 
 _VERSIONED = (
     "rulecheck",
@@ -262,6 +262,86 @@ def evaluate(
             if value is not None:
                 model_info[key] = value
     return _report(policy, verdicts, data_info, model_info, (), strict)
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A property rule's counterexample re-run on the current model: ``example`` as saved,
+    ``now`` the same row's outcome today (None when the property no longer breaks)."""
+
+    rule_id: str
+    example: Example
+    now: Example | None
+
+    @property
+    def still_breaks(self) -> bool:
+        return self.now is not None
+
+
+def replay(
+    policy: Policy | str | Path,
+    saved: Report,
+    rule_id: str,
+    *,
+    data: pd.DataFrame | str | Path | None = None,
+    model: Any = None,
+    trust_model: bool = False,
+    csv: CsvOptions | None = None,
+) -> Replayed:
+    """Re-run the counterexample that ``saved`` recorded for the property rule ``rule_id``
+    (the search's, else the worst audited row) with the policy's model: does it still break?
+
+    The data is read for its schema (the row is rebuilt with the audit's column types); the
+    model is called on the row and its changed copy only.
+    """
+    from rulecheck.engines.properties import replay as replay_row
+
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    from rulecheck.rules import PROPERTY_RULES
+
+    rules = {r.id: r for r in policy.rules if isinstance(r, PROPERTY_RULES)}
+    if rule_id not in rules:
+        ids = ", ".join(rules) or "none"
+        raise InputError(f"no property rule {rule_id!r} in the policy (property rules: {ids})")
+    try:
+        verdict = saved.verdict(rule_id)
+    except KeyError:
+        raise InputError(f"the saved report has no verdict of rule {rule_id!r}") from None
+    if not verdict.examples:
+        raise InputError(f"the saved report has no counterexample of rule {rule_id!r} to replay")
+    example = next((e for e in verdict.examples if e.source == "search"), verdict.examples[0])
+    target = policy.target or Target()
+    spec = TargetSpec(
+        label=target.label,
+        features=_tuple(target.features),
+        positive_label=target.positive_label,
+        labels=_tuple(target.labels),
+        threshold=target.threshold,
+        task=target.task,
+    )
+    frame = _resolve_data(data, target.data, policy.base_dir, {}, _csv(csv, target.csv))
+    frame, _ = _select_rows(frame, target, {})
+    adapter = _resolve_model(
+        model, target.model, policy.base_dir, trust_model, {}, target.model_output
+    )
+    context = DataContext(frame, spec, model=adapter)
+    rule = rules[rule_id]
+    found = replay_row(
+        rule.spec(), dict(example.row), context.targets.features(), context.targets.predict_frame
+    )
+    now = None
+    if found is not None:
+        now = Example(
+            row=found.row,
+            changed=found.changed,
+            before=found.before,
+            after=found.after,
+            source=example.source,
+            row_index=example.row_index,
+            seed=example.seed,
+        )
+    return Replayed(rule_id, example, now)
 
 
 T = TypeVar("T")

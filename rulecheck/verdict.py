@@ -16,6 +16,7 @@ __all__ = [
     "REPORT_SCHEMA_VERSION",
     "BaselineChange",
     "Check",
+    "Example",
     "ExitCode",
     "FeatureValue",
     "GroupValue",
@@ -167,6 +168,46 @@ class FeatureValue:
             "value": self.value,
             "rank": self.rank,
             **dict(self.detail),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A row for which a property rule's property breaks, and what the model said.
+
+    ``row`` holds the row's model inputs, ``changed`` the inputs the rule changed and their new
+    values, ``before`` and ``after`` the compared output (the score, or 1/0 for a decision) of
+    the row and of its changed copy. ``source`` is ``data`` (an audited row, ``row_index`` its
+    position) or ``search`` (a row the hypothesis search generated and shrank, ``seed`` its
+    seed: ``rulecheck check --replay`` re-runs it).
+    """
+
+    row: tuple[tuple[str, Scalar], ...]
+    changed: tuple[tuple[str, Scalar], ...]
+    before: float
+    after: float
+    source: Literal["data", "search"] = "data"
+    row_index: int | None = None
+    seed: int | None = None
+
+    def describe(self) -> str:
+        """'sex=Male -> Female: score 0.71 -> 0.42 (row 17)'."""
+        original = dict(self.row)
+        changes = ", ".join(
+            f"{name}={original.get(name)} -> {value}" for name, value in self.changed
+        )
+        where = f"row {self.row_index}" if self.source == "data" else f"search, seed {self.seed}"
+        return f"{changes}: {_fmt(self.before)} -> {_fmt(self.after)} ({where})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "row_index": self.row_index,
+            "seed": self.seed,
+            "row": dict(self.row),
+            "changed": dict(self.changed),
+            "before": self.before,
+            "after": self.after,
         }
 
 
@@ -331,6 +372,7 @@ class Verdict:
     interval: Interval | None = None
     on_inconclusive: Literal["warn", "fail", "pass"] | None = None
     n: int | None = None
+    examples: tuple[Example, ...] = ()  # property rules: rows where the property breaks
 
     @property
     def failed(self) -> bool:
@@ -382,6 +424,7 @@ class Verdict:
             **({} if self.n is None else {"n": self.n}),
             **({} if self.interval is None else {"interval": self.interval.to_dict()}),
             **({} if self.on_inconclusive is None else {"on_inconclusive": self.on_inconclusive}),
+            **({"examples": [e.to_dict() for e in self.examples]} if self.examples else {}),
         }
 
 
@@ -598,4 +641,17 @@ def _verdict_from(data: Mapping[str, Any]) -> Verdict:
         interval=_interval_from(data.get("interval")),
         on_inconclusive=data.get("on_inconclusive"),
         n=data.get("n"),
+        examples=tuple(_example_from(e) for e in data.get("examples", [])),
+    )
+
+
+def _example_from(data: Mapping[str, Any]) -> Example:
+    return Example(
+        row=tuple(data["row"].items()),
+        changed=tuple(data["changed"].items()),
+        before=float(data["before"]),
+        after=float(data["after"]),
+        source=data.get("source", "data"),
+        row_index=data.get("row_index"),
+        seed=data.get("seed"),
     )

@@ -21,7 +21,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from rulecheck._intervals import Estimate, Estimator, GroupStatistic, IntervalSettings
-from rulecheck._measures import AttributionTable, Condition, GroupTable, ProxyScore
+from rulecheck._measures import (
+    AttributionTable,
+    Condition,
+    GroupTable,
+    PropertyResult,
+    PropertySpec,
+    ProxyScore,
+)
 from rulecheck._settings import AttributionSettings
 from rulecheck.engines._cache import Cache
 from rulecheck.engines._features import attribution_table, resolve_features
@@ -650,6 +657,20 @@ class DataContext:
 
         key = ("proxy", protected, None if candidates is None else tuple(candidates), measure)
         return self._cache.once(key, compute)
+
+    def property_result(self, spec: PropertySpec, by: tuple[str, ...]) -> PropertyResult:
+        """A property of the model on the audited rows (engines/properties.py): one batched
+        model call per perturbation of the whole frame, and the search when asked for."""
+
+        def compute() -> PropertyResult:
+            from rulecheck.engines.properties import check_property
+
+            grouping = self.grouping(by) if by else None
+            return check_property(
+                spec, self.targets.features(), self.targets.predict_frame, grouping=grouping
+            )
+
+        return _naming(spec.kind, lambda: self._cache.once(("property", spec, by), compute))
 
     def proxy_estimator(
         self, protected: str, candidates: Sequence[str] | None, measure: str

@@ -12,17 +12,28 @@ from pydantic import Field
 
 from rulecheck.rules._base import EvalContext, Measurement, RuleBase
 from rulecheck.rules.attribution import Attribution
+from rulecheck.rules.counterfactual import Counterfactual
 from rulecheck.rules.demographic_parity import DemographicParity
 from rulecheck.rules.disparate_impact import DisparateImpact
 from rulecheck.rules.equal_opportunity import EqualOpportunity
 from rulecheck.rules.equalized_odds import EqualizedOdds
 from rulecheck.rules.group_metric import GroupMetric
+from rulecheck.rules.invariance import Invariance
 from rulecheck.rules.loss_attribution import LossAttribution
 from rulecheck.rules.loss_disparity import LossDisparity
+from rulecheck.rules.monotonic import Monotonic
 from rulecheck.rules.performance import Performance
 from rulecheck.rules.proxy import Proxy
 
-__all__ = ["ALL_RULES", "EvalContext", "Measurement", "Rule", "RuleBase", "rule_class"]
+__all__ = [
+    "ALL_RULES",
+    "PROPERTY_RULES",
+    "EvalContext",
+    "Measurement",
+    "Rule",
+    "RuleBase",
+    "rule_class",
+]
 
 ALL_RULES: tuple[type[RuleBase], ...] = (
     GroupMetric,
@@ -35,6 +46,16 @@ ALL_RULES: tuple[type[RuleBase], ...] = (
     Attribution,
     Proxy,
     LossAttribution,
+    Counterfactual,
+    Monotonic,
+    Invariance,
+)
+
+# The rule kinds that call the model on changed inputs (they need a model, not predictions).
+PROPERTY_RULES: tuple[type[Counterfactual | Monotonic | Invariance], ...] = (
+    Counterfactual,
+    Monotonic,
+    Invariance,
 )
 
 Rule = Annotated[
@@ -47,7 +68,10 @@ Rule = Annotated[
     | LossDisparity
     | Attribution
     | Proxy
-    | LossAttribution,
+    | LossAttribution
+    | Counterfactual
+    | Monotonic
+    | Invariance,
     Field(discriminator="kind"),
 ]
 

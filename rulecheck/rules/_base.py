@@ -20,7 +20,14 @@ from rulecheck._intervals import (
     Outcome,
     decide,
 )
-from rulecheck._measures import AttributionTable, Condition, GroupTable, ProxyScore
+from rulecheck._measures import (
+    AttributionTable,
+    Condition,
+    GroupTable,
+    PropertyResult,
+    PropertySpec,
+    ProxyScore,
+)
 from rulecheck._settings import (
     BootstrapSettings,
     IntervalMethod,
@@ -32,6 +39,7 @@ from rulecheck.rules._where import WHERE_DESCRIPTION, Where, where_conditions
 from rulecheck.verdict import (
     BaselineChange,
     Check,
+    Example,
     FeatureValue,
     GroupValue,
     Interval,
@@ -118,6 +126,11 @@ class EvalContext(Protocol):
 
     def overall_estimator(self, metric: str) -> Estimator | None:
         """The interval source of :meth:`overall_metric` (None where the engine has none)."""
+        ...
+
+    def property_result(self, spec: PropertySpec, by: tuple[str, ...]) -> PropertyResult:
+        """Test a property of the model (counterfactual, monotonic, invariance) on the audited
+        rows (one batched model call per perturbation) and, if asked, by a search."""
         ...
 
     def proxy_estimator(
@@ -281,6 +294,7 @@ class Measurement:
     estimators: tuple[Estimator | None, ...] = ()
     primary_estimator: Estimator | None = None
     group_estimators: tuple[Estimator | None, ...] = ()
+    examples: tuple[Example, ...] = ()  # property rules: rows where the property breaks
 
 
 def fmt(value: float | None) -> str:
@@ -456,6 +470,7 @@ def conclude(
         interval=deciding.interval,
         on_inconclusive=None if settings is None else settings.on_inconclusive,
         n=deciding.n,
+        examples=measurement.examples,
     )
 
 

@@ -145,12 +145,16 @@ class _Plan:
                 rng = np.random.default_rng(spec.seed)
                 noisy = frame
                 for name, low, high in spec.perturb:
-                    values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
-                    noisy = _with(noisy, name, values + rng.uniform(low, high, n))
+                    numbers = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+                    noisy = _with(noisy, name, numbers + rng.uniform(low, high, n))
                 out.append(_Variant(noisy, every, tuple(name for name, _, _ in spec.perturb)))
             for name, values in self.replace:
                 for value in values:
-                    out.append(_Variant(_with(frame, name, assign(frame[name], every, value)), every, (name,)))
+                    out.append(
+                        _Variant(
+                            _with(frame, name, assign(frame[name], every, value)), every, (name,)
+                        )
+                    )
             return out
         column = frame[self.attribute]
         if self.swap:
@@ -175,10 +179,8 @@ class _Plan:
         every: bool = False,
     ) -> _Variant:
         column = frame[self.attribute]
-        if every:  # values mode: each changed row gets the one value
-            new = assign(column, rows, pairs[0][1])
-        else:
-            new = _remap(column, rows, pairs)
+        # values mode: each changed row gets the one value; swap mode: each key its value
+        new = assign(column, rows, pairs[0][1]) if every else _remap(column, rows, pairs)
         out = _with(frame, self.attribute, new)
         for name, mapping in self.also:
             out = _with(out, name, _remap(frame[name], rows, mapping))
@@ -198,7 +200,7 @@ def _grid(series: pd.Series, steps: int) -> list[int] | list[float]:
         raise InputError(f"monotonic feature {series.name!r} has no values", subject="feature")
     points = np.linspace(numbers.min(), numbers.max(), max(int(steps), 2))
     if bool(np.all(numbers % 1 == 0)):
-        integers = sorted({int(round(p)) for p in points})
+        integers = sorted({round(p) for p in points})
         if pd.api.types.is_integer_dtype(series.dtype):
             return integers
         return [float(v) for v in integers]
@@ -231,7 +233,9 @@ def _compared(output: Output, spec: PropertySpec) -> FloatArray:
     return scores
 
 
-def _judge(plan: _Plan, base: Output | None, outputs: list[Output], variants: list[_Variant]) -> _Judged:
+def _judge(
+    plan: _Plan, base: Output | None, outputs: list[Output], variants: list[_Variant]
+) -> _Judged:
     spec = plan.spec
     after = np.column_stack([_compared(o, spec) for o in outputs])
     if spec.kind == "monotonic":
@@ -242,7 +246,7 @@ def _judge(plan: _Plan, base: Output | None, outputs: list[Output], variants: li
         size = np.maximum(step.max(axis=1), 0.0)
         every = np.ones(len(after), dtype=bool)
         where = np.argmax(step, axis=1)
-        violated = (step > spec.tolerance).any(axis=1)
+        violated = np.asarray((step > spec.tolerance).any(axis=1), dtype=bool)
         return _Judged(every, violated, size, where, lower, higher)
     assert base is not None
     before_1 = _compared(base, spec)
@@ -255,7 +259,9 @@ def _judge(plan: _Plan, base: Output | None, outputs: list[Output], variants: li
         flips = np.column_stack([o[1] != base[1] for o in outputs])
         broken = applies & flips
     where = np.argmax(np.where(broken, change, -1.0), axis=1)
-    return _Judged(applies.any(axis=1), broken.any(axis=1), change.max(axis=1), where, before, after)
+    audited = np.asarray(applies.any(axis=1), dtype=bool)
+    violated = np.asarray(broken.any(axis=1), dtype=bool)
+    return _Judged(audited, violated, change.max(axis=1), where, before, after)
 
 
 def _example(
@@ -300,9 +306,10 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = list(frames)
     for name in first.columns:
         dtypes = [f[name].dtype for f in frames]
-        if isinstance(dtypes[0], pd.CategoricalDtype) and any(d != dtypes[0] for d in dtypes):
-            union = list(dict.fromkeys(c for d in dtypes for c in d.categories))
-            dtype = pd.CategoricalDtype(union, ordered=dtypes[0].ordered)
+        kinds = [d for d in dtypes if isinstance(d, pd.CategoricalDtype)]
+        if len(kinds) == len(dtypes) and any(d != kinds[0] for d in kinds):
+            union = list(dict.fromkeys(c for d in kinds for c in d.categories))
+            dtype = pd.CategoricalDtype(union, ordered=kinds[0].ordered)
             frames = [_with(f, name, f[name].astype(dtype)) for f in frames]
     return pd.concat(frames, ignore_index=True)
 
@@ -385,7 +392,9 @@ def check_property(
     )
 
 
-def search(spec: PropertySpec, X: pd.DataFrame, predict: Predict) -> tuple[Counterexample | None, int]:
+def search(
+    spec: PropertySpec, X: pd.DataFrame, predict: Predict
+) -> tuple[Counterexample | None, int]:
     """A hypothesis search for a row that breaks the property, shrunk to a minimal one.
 
     Rows are generated by :func:`rulecheck.engines._rowspace.row_strategy` (real rows with

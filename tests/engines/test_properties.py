@@ -45,7 +45,9 @@ def _people(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return X, y
 
 
-def _pipeline(X: pd.DataFrame, y: np.ndarray, categorical: list[str], numeric: list[str]) -> Pipeline:
+def _pipeline(
+    X: pd.DataFrame, y: np.ndarray, categorical: list[str], numeric: list[str]
+) -> Pipeline:
     columns = make_column_transformer(
         (OneHotEncoder(handle_unknown="ignore"), categorical),
         ("passthrough", numeric),
@@ -103,11 +105,14 @@ def test_counterfactual_on_a_biased_model_fails_and_the_search_shrinks_to_a_sex_
     X, _ = people
     spec = PropertySpec(kind="counterfactual", attribute="sex", swap=SWAP, search_examples=100)
     result = check_property(spec, X, _predictor(biased))
-    assert result.rows == len(X) and result.rate > 0
+    assert result.rows == len(X)
+    assert result.rate > 0
     assert result.largest == max(abs(w.change) for w in result.worst)
     found = result.found
-    assert found is not None and found.row_index is None
-    assert abs(found.after - found.before) > 0 and (found.before >= 0.5) != (found.after >= 0.5)
+    assert found is not None
+    assert found.row_index is None
+    assert abs(found.after - found.before) > 0
+    assert (found.before >= 0.5) != (found.after >= 0.5)
     row = dict(found.row)
     counterfactual = {**row, **dict(found.changed)}
     assert _differences(row, counterfactual) == {"sex"}
@@ -138,7 +143,8 @@ def test_counterfactual_on_a_model_without_sex_passes_exactly(
     )
     result = check_property(spec, X, _predictor(blind))
     assert (result.rate, result.largest, result.violations, result.worst) == (0.0, 0.0, 0, ())
-    assert result.found is None and result.examples == 50
+    assert result.found is None
+    assert result.examples == 50
 
 
 def test_one_batched_call_per_perturbation(
@@ -147,9 +153,23 @@ def test_one_batched_call_per_perturbation(
     X, _ = people
     cases = [
         (PropertySpec(kind="counterfactual", attribute="sex", swap=SWAP), 2),
-        (PropertySpec(kind="counterfactual", attribute="relationship", values=("Husband", "Wife", "Unmarried")), 4),
+        (
+            PropertySpec(
+                kind="counterfactual",
+                attribute="relationship",
+                values=("Husband", "Wife", "Unmarried"),
+            ),
+            4,
+        ),
         (PropertySpec(kind="monotonic", feature="age", steps=7), 7),
-        (PropertySpec(kind="invariance", perturb=(("hours", -1, 1), ("age", 0, 2)), replace=(("relationship", ("Wife", "Husband")),)), 4),
+        (
+            PropertySpec(
+                kind="invariance",
+                perturb=(("hours", -1, 1), ("age", 0, 2)),
+                replace=(("relationship", ("Wife", "Husband")),),
+            ),
+            4,
+        ),
     ]
     for spec, calls in cases:
         counting = Counting(_predictor(biased))
@@ -168,9 +188,9 @@ def test_group_rates_match_a_pandas_groupby(
     predict = _predictor(biased)
     before = predict(X)[1]
     after = predict(X.assign(sex=X["sex"].where(X["sex"] != "Male", "Female")))[1]
-    hand = pd.DataFrame(
-        {"relationship": X["relationship"].astype(str), "flip": before != after}
-    )[X["sex"] == "Male"]
+    hand = pd.DataFrame({"relationship": X["relationship"].astype(str), "flip": before != after})[
+        X["sex"] == "Male"
+    ]
     expected = hand.groupby("relationship")["flip"].agg(["size", "mean"])
     assert result.by == ("relationship",)
     assert result.rows == int((X["sex"] == "Male").sum())
@@ -194,7 +214,8 @@ def test_values_mode_is_the_union_of_the_per_value_swaps(
         new_scores, new_decisions = _predictor(biased)(other)
         broken |= changed.to_numpy() & (new_decisions != decisions)
         largest = max(largest, float(np.abs(new_scores - scores)[changed.to_numpy()].max()))
-    assert result.violations == int(broken.sum()) and result.rows == len(X)
+    assert result.violations == int(broken.sum())
+    assert result.rows == len(X)
     assert result.largest == pytest.approx(largest)
     assert {w.row_index for w in result.worst} <= set(np.flatnonzero(broken).tolist())
 
@@ -226,7 +247,9 @@ def test_perturbed_frames_keep_the_columns_dtypes(
         assert result.rows == int((X[attribute] == (0 if attribute == "code" else True)).sum())
 
 
-def test_output_score_needs_scores(people: tuple[pd.DataFrame, np.ndarray], biased: Pipeline) -> None:
+def test_output_score_needs_scores(
+    people: tuple[pd.DataFrame, np.ndarray], biased: Pipeline
+) -> None:
     X, _ = people
 
     def decisions_only(frame: pd.DataFrame) -> Output:
@@ -235,8 +258,11 @@ def test_output_score_needs_scores(people: tuple[pd.DataFrame, np.ndarray], bias
     spec = PropertySpec(kind="counterfactual", attribute="sex", swap=SWAP, output="score")
     with pytest.raises(InputError, match="predict_proba"):
         check_property(spec, X, decisions_only)
-    flips = check_property(PropertySpec(kind="counterfactual", attribute="sex", swap=SWAP), X, decisions_only)
-    assert flips.rate > 0 and flips.largest == 1.0
+    flips = check_property(
+        PropertySpec(kind="counterfactual", attribute="sex", swap=SWAP), X, decisions_only
+    )
+    assert flips.rate > 0
+    assert flips.largest == 1.0
     with pytest.raises(InputError, match="numeric"):
         check_property(PropertySpec(kind="monotonic", feature="sex"), X, decisions_only)
 
@@ -246,12 +272,17 @@ def test_search_is_reproducible_and_replay_reproduces_it(
 ) -> None:
     X, _ = people
     spec = PropertySpec(
-        kind="invariance", replace=(("relationship", ("Unmarried",)),), output="score",
-        tolerance=0.02, search_examples=100, seed=7,
+        kind="invariance",
+        replace=(("relationship", ("Unmarried",)),),
+        output="score",
+        tolerance=0.02,
+        search_examples=100,
+        seed=7,
     )
     first = search(spec, X, _predictor(biased))
     again = search(spec, X, _predictor(biased))
-    assert first == again and first[0] is not None
+    assert first == again
+    assert first[0] is not None
     found = first[0]
     assert replay(spec, dict(found.row), X, _predictor(biased)) == found
     # a row for which the property holds replays as None
@@ -274,14 +305,19 @@ def test_monotonic_passes_with_lightgbm_constraints_and_fails_without() -> None:
     y = rng.random(n) < 1 / (1 + np.exp(-logit))
     spec = PropertySpec(kind="monotonic", feature="income", output="score", steps=12)
     constrained = check_property(spec, X, _predictor(_lightgbm(X, y, [1, 0])))
-    assert constrained.rate == 0.0 and constrained.largest == 0.0
-    spec = PropertySpec(kind="monotonic", feature="income", output="score", steps=12, search_examples=25)
+    assert constrained.rate == 0.0
+    assert constrained.largest == 0.0
+    spec = PropertySpec(
+        kind="monotonic", feature="income", output="score", steps=12, search_examples=25
+    )
     free = check_property(spec, X, _predictor(_lightgbm(X, y, None)))
-    assert free.rate > 0.5 and free.largest > 0.1
+    assert free.rate > 0.5
+    assert free.largest > 0.1
     for example in (free.worst[0], free.found):
         assert example is not None
         row, changed = dict(example.row), dict(example.changed)
-        assert changed["income"] > row["income"] and example.after < example.before
+        assert changed["income"] > row["income"]
+        assert example.after < example.before
 
 
 def test_invariance_on_an_unused_feature_is_exact_and_replace_flips_rows(
@@ -295,7 +331,8 @@ def test_invariance_on_an_unused_feature_is_exact_and_replace_flips_rows(
     assert (result.rate, result.largest, result.found) == (0.0, 0.0, None)
     spec = PropertySpec(kind="invariance", replace=(("sex", ("Female",)),))
     flipped = check_property(spec, X, _predictor(biased))
-    assert flipped.violations > 0 and flipped.rows == len(X)
+    assert flipped.violations > 0
+    assert flipped.rows == len(X)
     assert all(dict(w.changed) == {"sex": "Female"} for w in flipped.worst)
     assert all(dict(w.row)["sex"] == "Male" for w in flipped.worst)
 
@@ -309,4 +346,6 @@ def test_timing_of_the_exhaustive_pass_on_100k_rows(biased: Pipeline) -> None:
     start = time.perf_counter()
     check_property(PropertySpec(kind="counterfactual", attribute="sex", swap=SWAP), X, predict)
     exhaustive = time.perf_counter() - start
-    print(f"\n100k rows: one predict {once:.3f}s, counterfactual {exhaustive:.3f}s, ratio {exhaustive / once:.2f}")
+    print(
+        f"\n100k rows: one predict {once:.3f}s, counterfactual {exhaustive:.3f}s, ratio {exhaustive / once:.2f}"
+    )

@@ -73,9 +73,10 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
-# Kinds that need a fitted model to explain; their invariances are tested with models in
-# tests/rules/test_attribution_rules.py and test_loss_attribution.py.
-NEEDS_A_MODEL = {"attribution", "loss_attribution"}
+# Kinds that need a fitted model to explain or to call on changed inputs; they are tested with
+# models in tests/rules/test_attribution_rules.py, test_loss_attribution.py and
+# test_property_rules.py (and tests/engines/test_property_engine.py).
+NEEDS_A_MODEL = {"attribution", "loss_attribution", "counterfactual", "monotonic", "invariance"}
 
 
 def test_variants_cover_every_grouped_kind() -> None:

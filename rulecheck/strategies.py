@@ -18,6 +18,7 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast, get_args
 
+import numpy as np
 import pandas as pd
 import yaml
 from hypothesis import strategies as st
@@ -131,8 +132,8 @@ def datasets(
         exactly ``round(a * n)`` rows have ``prediction == label``, the others the opposite
         decision. None draws the number of wrong decisions from 0 to ``n``.
     group_column, label, prediction, score : str or None
-        Column names; None leaves the column out (the score column is then drawn freely in
-        [0, 1] when there is no prediction column).
+        Column names; None leaves the column out (without a prediction column, scores are
+        anywhere in [0, 1)).
     min_size, max_size : int
         Bounds of the sizes drawn when ``sizes`` is None.
 
@@ -140,14 +141,15 @@ def datasets(
     -------
     strategy of pandas.DataFrame
         Columns ``group_column`` (str), ``label`` (int 0/1), ``prediction`` (int 0/1) and
-        ``score`` (float in [0, 1], at least 0.5 exactly where the decision is 1, so the
+        ``score`` (float in [0, 1), at least 0.5 exactly where the decision is 1, so the
         default threshold 0.5 turns scores back into the decisions). Rows come group by group,
         with a RangeIndex; within a group, which rows are positive and which decisions are
         wrong are drawn as permutations.
 
     Shrinking goes towards ``min_size`` rows per group (when drawn), no positives (when drawn),
     no wrong decisions (when drawn), positives and wrong decisions first in each group, and
-    scores of 0 and 1.
+    the scores of seed 0 (scores come from one seeded generator per group, so they shrink as a
+    whole, not row by row).
 
     Examples
     --------
@@ -193,7 +195,7 @@ def datasets(
             ys += y
             ps += p
             if score is not None:
-                ss += [_score(draw, d if prediction is not None else None) for d in p]
+                ss += _scores(draw, p if prediction is not None else None, n)
         data: dict[str, Any] = {group_column: pd.Series(groups, dtype="str")}
         if label is not None:
             data[label] = pd.Series(ys, dtype="int64")
@@ -241,12 +243,14 @@ def _shuffled(draw: st.DrawFn, ones: int, n: int) -> list[int]:
     return draw(st.permutations([1] * ones + [0] * (n - ones)))
 
 
-def _score(draw: st.DrawFn, decision: int | None) -> float:
-    if decision is None:
-        return draw(st.floats(0, 1))
-    if decision == 1:
-        return draw(st.floats(0.5, 1))
-    return draw(st.floats(0, 0.5, exclude_max=True))
+def _scores(draw: st.DrawFn, decisions: list[int] | None, n: int) -> list[float]:
+    """Scores in [0, 0.5) for decisions 0 and [0.5, 1) for decisions 1 (in [0, 1) without
+    decisions), from a generator seeded by one drawn integer: a choice per group, not per row,
+    keeps large frames cheap to draw; the scores shrink as a whole (to seed 0)."""
+    uniform = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).random(n)
+    if decisions is None:
+        return [float(u) for u in uniform]
+    return [float(0.5 * u + 0.5 * d) for u, d in zip(uniform, decisions, strict=True)]
 
 
 def _is_sequence(value: object) -> bool:

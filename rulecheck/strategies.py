@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral, Real
 from typing import Any, cast, get_args
 
 import numpy as np
@@ -186,8 +187,12 @@ def datasets(
         for g in range(count):
             n = draw(size_of[g])
             _check_int("a group size", n, 1)
-            positives = _exact_count(draw, "base rate", rate_of[g], n)
-            right = n - _exact_count(draw, "error rate", _complement(accuracy_of[g]), n)
+            n = int(n)
+            positives = _exact_count(draw, "a base rate", rate_of[g], n)
+            if accuracy_of[g] is None:  # draw the wrong decisions: they shrink to none
+                right = n - draw(st.integers(0, n))
+            else:
+                right = _exact_count(draw, "an accuracy", accuracy_of[g], n)
             y = _shuffled(draw, positives, n)
             wrong = _shuffled(draw, n - right, n)
             p = [label_ ^ flip for label_, flip in zip(y, wrong, strict=True)]
@@ -223,19 +228,14 @@ def _per_group(
     return [item if isinstance(item, SearchStrategy) else st.just(item) for item in items]
 
 
-def _complement(rate: SearchStrategy[float] | None) -> SearchStrategy[float] | None:
-    """An accuracy as an error rate (so that a drawn count of errors shrinks towards none)."""
-    return None if rate is None else rate.map(lambda accuracy: 1 - accuracy)
-
-
 def _exact_count(draw: st.DrawFn, what: str, rate: SearchStrategy[float] | None, n: int) -> int:
     """``round(rate * n)`` for a given or drawn rate; a count from 0 to n when there is none."""
     if rate is None:
         return draw(st.integers(0, n))
     value = draw(rate)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise InvalidArgument(f"a {what} must be a number in [0, 1], got {value!r}")
-    return round(value * n)
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value <= 1:
+        raise InvalidArgument(f"{what} must be a number in [0, 1], got {value!r}")
+    return round(float(value) * n)
 
 
 def _shuffled(draw: st.DrawFn, ones: int, n: int) -> list[int]:
@@ -258,7 +258,7 @@ def _is_sequence(value: object) -> bool:
 
 
 def _check_int(name: str, value: object, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
         raise InvalidArgument(f"{name} must be an int of at least {least}, got {value!r}")
 
 

@@ -56,9 +56,11 @@ def test_import_rulecheck_does_not_import_hypothesis() -> None:
 
 
 def _per_group(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(right=(df["y"] == df["p"]).astype(int)).groupby("group", sort=False)[
-        ["y", "right"]
-    ].agg(size=("y", "size"), positives=("y", "sum"), right=("right", "sum"))
+    return (
+        df.assign(right=(df["y"] == df["p"]).astype(int))
+        .groupby("group", sort=False)[["y", "right"]]
+        .agg(size=("y", "size"), positives=("y", "sum"), right=("right", "sum"))
+    )
 
 
 @settings(CI, max_examples=60)
@@ -68,9 +70,7 @@ def test_datasets_have_exact_sizes_positives_and_accuracies(data: st.DataObject)
     sizes = data.draw(st.lists(st.integers(1, 60), min_size=n_groups, max_size=n_groups))
     rates = data.draw(st.lists(st.floats(0, 1), min_size=n_groups, max_size=n_groups))
     accuracies = data.draw(st.lists(st.floats(0, 1), min_size=n_groups, max_size=n_groups))
-    df = data.draw(
-        rs.datasets(n_groups, sizes, rates, accuracies=accuracies), label="frame"
-    )
+    df = data.draw(rs.datasets(n_groups, sizes, rates, accuracies=accuracies), label="frame")
 
     assert list(df.columns) == ["group", "y", "p", "s"]
     assert isinstance(df.index, pd.RangeIndex)
@@ -79,9 +79,7 @@ def test_datasets_have_exact_sizes_positives_and_accuracies(data: st.DataObject)
     assert list(table.index) == [f"g{g}" for g in range(n_groups)]
     assert list(table["size"]) == sizes
     assert list(table["positives"]) == [round(r * n) for r, n in zip(rates, sizes, strict=True)]
-    assert list(table["right"]) == [
-        n - round((1 - a) * n) for a, n in zip(accuracies, sizes, strict=True)
-    ]
+    assert list(table["right"]) == [round(a * n) for a, n in zip(accuracies, sizes, strict=True)]
     assert set(df["y"]) <= {0, 1}
     assert set(df["p"]) <= {0, 1}
     assert df["s"].between(0, 1).all()
@@ -155,7 +153,7 @@ def test_datasets_refuse_bad_arguments_at_once(kwargs: dict[str, Any], message: 
     ("kwargs", "message"),
     [
         ({"base_rates": 1.5}, r"a base rate must be a number in \[0, 1\], got 1.5"),
-        ({"accuracies": st.just(-0.1)}, r"a error rate must be a number in \[0, 1\]"),
+        ({"accuracies": st.just(-0.1)}, r"an accuracy must be a number in \[0, 1\], got -0.1"),
         ({"sizes": st.just(0)}, "a group size must be an int of at least 1, got 0"),
         ({"n_groups": st.just(2), "sizes": [1]}, "sizes has 1 entries but there are 2 groups"),
     ],

@@ -64,7 +64,8 @@ def rows_like(
     ``{"sex": {"values": ["F", "M"]}}``. The engine's ``row_strategy`` does the work, so the
     rows a property rule searches and the rows a test draws are the same space.
     """
-    # Imported by name at call time: the engine module is loaded only when rows are asked for.
+    # Imported at call time, by name: the engine loads only when rows are asked for, and its
+    # function is typed here by the contract both sides share.
     rowspace = importlib.import_module("rulecheck.engines._rowspace")
     row_strategy = cast(
         "Callable[[pd.DataFrame, Mapping[str, Mapping[str, Any]] | None], SearchStrategy[dict[str, Any]]]",

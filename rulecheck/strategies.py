@@ -81,22 +81,16 @@ def frames_like(
     constraints: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> SearchStrategy[pd.DataFrame]:
     """Frames of ``min_rows`` to ``max_rows`` rows from :func:`rows_like`, with ``df``'s columns
-    (in its order) and dtypes (a categorical column keeps its categories)."""
+    (in its order) and dtypes; a categorical column keeps its categories and gains any value a
+    constraint adds (the engine's ``frame_of`` builds them)."""
     _check_int("min_rows", min_rows, 0)
     _check_int("max_rows", max_rows, min_rows)
-    columns = list(df.columns)
-    dtypes = {column: df[column].dtype for column in columns}
-
-    def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                column: pd.Series([row[column] for row in rows], dtype=dtypes[column])
-                for column in columns
-            },
-            columns=columns,
-        )
-
-    return st.lists(rows_like(df, constraints), min_size=min_rows, max_size=max_rows).map(frame)
+    rowspace = importlib.import_module("rulecheck.engines._rowspace")
+    frame_of = cast(
+        "Callable[[Sequence[Mapping[str, Any]], pd.DataFrame], pd.DataFrame]", rowspace.frame_of
+    )
+    rows = st.lists(rows_like(df, constraints), min_size=min_rows, max_size=max_rows)
+    return rows.map(lambda drawn: frame_of(drawn, df))
 
 
 # --- labelled datasets --------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -342,41 +341,15 @@ def test_frames_like_keep_columns_and_dtypes(data: st.DataObject) -> None:
     assert frame["age"].between(18, 90).all()
 
 
-def test_frames_like_assembles_the_rows_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    """frames_like on a stand-in row strategy: df's column order and dtypes, categories kept."""
-    seen: list[Any] = []
-
-    def row_strategy(
-        X: pd.DataFrame, constraints: Mapping[str, Mapping[str, Any]] | None
-    ) -> st.SearchStrategy[dict[str, Any]]:
-        seen.append(constraints)
-        return st.fixed_dictionaries(
-            {
-                "member": st.booleans(),
-                "city": st.sampled_from(["Oslo", "Lima"]),
-                "sex": st.just("M"),
-                "income": st.floats(1.5, 20.0),
-                "age": st.integers(18, 90),
-            }
-        )
-
-    stub = types.ModuleType("rulecheck.engines._rowspace")
-    stub.row_strategy = row_strategy  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "rulecheck.engines._rowspace", stub)
-    constraints = {"sex": {"values": ["M"]}}
-    frame = find(
-        rs.frames_like(FRAME, min_rows=3, max_rows=3, constraints=constraints),
-        lambda f: True,
-        settings=FIND,
-    )
-    assert seen == [constraints]
-    assert list(frame.columns) == list(FRAME.columns)
-    assert frame.dtypes.to_dict() == FRAME.dtypes.to_dict()
-    assert list(frame["sex"].cat.categories) == ["F", "M"]
-    assert len(frame) == 3
-    empty = find(rs.frames_like(FRAME, min_rows=0), lambda f: True, settings=FIND)
-    assert empty.dtypes.to_dict() == FRAME.dtypes.to_dict()
-    assert empty.empty
+@settings(CI, max_examples=20)
+@given(data=st.data())
+def test_frames_like_follow_constraints(data: st.DataObject) -> None:
+    _rowspace()
+    constraints = {"sex": {"values": ["X"]}, "income": {"min": 5, "max": 10}}
+    frame = data.draw(rs.frames_like(FRAME, max_rows=5, constraints=constraints))
+    assert set(frame["sex"]) == {"X"}
+    assert set(frame["sex"].cat.categories) >= {"F", "M", "X"}
+    assert frame["income"].between(5, 10).all()
 
 
 def test_frames_like_refuses_bad_row_counts() -> None:

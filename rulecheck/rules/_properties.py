@@ -92,8 +92,8 @@ def measure_property(
     largest_what: str = "",
 ) -> Measurement:
     """Check a property's violation rate (overall, and per group with ``by``) and, optionally,
-    its largest breach; a zero rate bound is also broken by a search counterexample, which
-    shows a row where the property breaks even if no audited row does."""
+    its largest breach. A zero rate bound that every audited row meets is still broken by a
+    search counterexample: a row within the data's schema where the property breaks."""
     by = options.by_columns
     result = ctx.property_result(spec, by)
     checks: list[Check] = []
@@ -114,13 +114,14 @@ def measure_property(
         where = " (audited and searched rows)" if result.examples else ""
         checks.append(at_most(largest_bound, largest, max_largest, f"{largest_what}{where}"))
     searched = result.examples > 0
-    if searched and max_rate == 0 and result.found is not None:
+    if searched and max_rate == 0 and result.found is not None and result.violations == 0:
+        # No audited row breaks the property, but a row within the data's schema does.
         checks.append(
             at_most(
                 rate_bound,
                 1.0,
                 0.0,
-                f"{what} of the search's counterexample (1 of {result.examples} generated rows)",
+                f"counterexamples found by the search (within {result.examples} generated rows)",
             )
         )
     examples = [example(c, "data") for c in result.worst]

@@ -51,6 +51,9 @@ EXPECTED: dict[str, dict[str, tuple[str, float]]] = {
         "protected-attribution": ("pass", 0.0356),  # sex's share <= 0.05 (race 0.0082)
         "family-status-not-top-driver": ("fail", 1.0),  # marital_status is rank 1, max_rank 3
         "sex-proxies": ("fail", 0.2551),  # NMI of relationship with sex > 0.2
+        "sex-counterfactual": ("fail", 0.0335),  # 1,635 of 48,842 decisions flip with sex
+        "education-monotonic": ("fail", 0.2139),  # 10,446 rows lose score as education rises
+        "hours-invariance": ("pass", 0.0011),  # +-1 hour flips 52 of 48,842 decisions
     },
 }
 
@@ -164,3 +167,34 @@ def test_adult_sex_proxy_is_relationship(adult: Report) -> None:
     assert scores["marital_status"] == pytest.approx(0.1176, abs=TOLERANCE)
     assert "sex" not in scores  # the attribute itself is not a candidate
     assert _check(proxy, "max_auc") == pytest.approx(0.9360, abs=TOLERANCE)
+
+
+def test_adult_property_rules_equal_a_hand_computation(adult: Report) -> None:
+    """The counterfactual flip rate and the monotonic violation rate, recomputed with the
+    committed model and plain pandas (the property engine is not used)."""
+    import numpy as np
+    import pandas as pd
+    import skops.io as sio
+
+    root = Path(__file__).resolve().parents[2] / "examples" / "adult"
+    frame = pd.read_csv(root / "adult.csv.gz")
+    model = sio.load(
+        root / "model.skops", trusted=sio.get_untrusted_types(file=root / "model.skops")
+    )
+    features = list(model.feature_names_in_)
+    X = frame[features]
+    before = model.predict_proba(X)[:, 1]
+    swapped = X.assign(
+        sex=X["sex"].map({"Male": "Female", "Female": "Male"}),
+        relationship=X["relationship"].replace({"Husband": "Wife", "Wife": "Husband"}),
+    )
+    after = model.predict_proba(swapped)[:, 1]
+    flips = float(((before >= 0.5) != (after >= 0.5)).mean())
+    verdicts = _by_id(adult)
+    assert verdicts["sex-counterfactual"].value == pytest.approx(flips, abs=1e-12)
+    grid = np.unique(np.round(np.linspace(X["education_num"].min(), X["education_num"].max(), 10)))
+    scores = np.column_stack([model.predict_proba(X.assign(education_num=g))[:, 1] for g in grid])
+    falls = np.diff(scores, axis=1) < 0
+    assert verdicts["education-monotonic"].value == pytest.approx(
+        float(falls.any(axis=1).mean()), abs=1e-12
+    )

@@ -194,7 +194,8 @@ class Example:
         """'sex=Male -> Female: score 0.71 -> 0.42 (row 17)'."""
         original = dict(self.row)
         changes = ", ".join(
-            f"{name}={original.get(name)} -> {value}" for name, value in self.changed
+            f"{name}={_shown(original.get(name))} -> {_shown(value)}"
+            for name, value in self.changed
         )
         where = f"row {self.row_index}" if self.source == "data" else f"search, seed {self.seed}"
         return f"{changes}: {_fmt(self.before)} -> {_fmt(self.after)} ({where})"
@@ -305,6 +306,13 @@ class Check:
             **({} if self.interval is None else {"interval": self.interval.to_dict()}),
             **({} if self.outcome is None else {"outcome": self.outcome}),
         }
+
+
+def _shown(value: object) -> str:
+    """A value in words: floats with 4 significant digits (34.31, not 34.30503702871855)."""
+    if isinstance(value, float) and not value.is_integer():
+        return _fmt(value)
+    return str(value)
 
 
 _NEGATED = {"<=": ">", ">=": "<", ">": "<="}

@@ -67,6 +67,9 @@ def evidence(verdict: Verdict) -> str:
         selected = [f for f in verdict.features if ("selected", True) in f.detail]
         listed = (selected or list(verdict.features))[:3]
         return "; ".join(f"{f.feature} {num(f.value)} (rank {f.rank})" for f in listed)
+    if verdict.examples and not verdict.groups:
+        # Property rules: the first counterexample (the search's, else the worst audited row).
+        return verdict.examples[0].describe()
     check = deciding(verdict)
     metric = check.metric if check is not None else None
     compared = [

@@ -7,9 +7,9 @@ or ``values: [A, B, C]``: every other value), and, optionally, its declared prox
 it (``also_change: {relationship: {Husband: Wife, Wife: Husband}}``). One batched model call per
 changed copy, never one per row. ``max_flip_rate`` bounds the share of rows whose decision
 flips; ``max_score_change`` the largest |score change| on any row, audited or searched. With
-``by``, the flip rate of every group must pass too. A hypothesis search (``search: {examples:
-500, seed: 0}``) generates rows within the data's observed schema and shrinks the first one
-whose output changes to a minimal counterexample: the verdict shows it, its counterfactual and
+``by``, the flip rate of every group must pass too. A hypothesis search
+(``search: {examples: 500, seed: 0}``) generates rows within the data's observed schema and
+shrinks the first one whose output changes to a minimal counterexample: the verdict shows it, its counterfactual and
 both outputs, and ``rulecheck check --replay report.json --rule ID`` re-runs it. With
 ``max_flip_rate: 0`` the search's counterexample fails the rule even if no audited row flips.
 

@@ -3,12 +3,12 @@
 **What it checks**
 The model is called on copies of the audited data where declared features change: uniform
 noise added to numeric ones (``perturb: {hours_per_week: {add: [-2, 2]}}``, one noisy copy,
-seeded) or a category replaced by each listed value (``replace: {native_country:
-[United-States, Mexico, Germany]}``, one copy per value). A row violates when its score moves by
-more than ``tolerance`` (``output: score``, the default) or its decision flips (``output:
-decision``); ``max_violation_rate`` (default 0) bounds the share of such rows. A hypothesis search
-(``search``) looks for a row that breaks it and shrinks it; with ``max_violation_rate: 0`` a
-found row fails the rule.
+seeded) or a category replaced by each listed value
+(``replace: {native_country: [United-States, Mexico]}``, one copy per value). A row violates
+when its score moves by more than ``tolerance`` (``output: score``, the default) or its decision
+flips (``output: decision``); ``max_violation_rate`` (default 0) bounds the share of such rows.
+A hypothesis search (``search``) looks for a row that breaks it and shrinks it; with
+``max_violation_rate: 0`` a found row fails the rule.
 
 **Why it matters**
 A policy can say that some inputs must not matter (the applicant's country of birth, a few

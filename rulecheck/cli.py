@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("policies", nargs="+", help="policy YAML files")
 
     sub.add_parser("list-rules", help="list the rule kinds")
+    sub.add_parser("list-packs", help="list the built-in policy packs (extends: [builtin:NAME])")
     explain = sub.add_parser("explain", help="documentation of a rule kind")
     explain.add_argument("kind")
     sub.add_parser("schema", help="print the JSON Schema of the policy format")
@@ -158,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.policies)
         if args.command == "list-rules":
             return _list_rules()
+        if args.command == "list-packs":
+            return _list_packs()
         if args.command == "explain":
             return _explain(args.kind)
         return _schema()
@@ -517,6 +520,26 @@ def _list_rules() -> int:
     width = max(len(kind) for kind in KINDS)
     for kind, cls in KINDS.items():
         print(f"{kind.ljust(width)}  {cls.summary}")
+    return ExitCode.OK
+
+
+def _list_packs() -> int:
+    """Each built-in pack with its description and parameters (type, default or required)."""
+    import yaml
+
+    from rulecheck._extends import pack_names, pack_path
+
+    for name in pack_names():
+        path = pack_path(name)
+        assert path is not None
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        description = " ".join(str(data.get("description", "")).split())
+        print(f"builtin:{name}  {description}")
+        for param, spec in (data.get("params") or {}).items():
+            default = f"default {spec['default']!r}" if "default" in spec else "required"
+            print(
+                f"    params.{param} ({spec.get('type')}, {default}): {spec.get('description', '')}"
+            )
     return ExitCode.OK
 
 

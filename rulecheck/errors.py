@@ -15,7 +15,7 @@ Every error a user can cause is a :class:`RulecheckError`; anything else escapin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rulecheck._source import Span
@@ -56,9 +56,16 @@ class PolicyProblem:
 class PolicyError(RulecheckError):
     """The policy is invalid; ``problems`` lists every problem found, sorted by position."""
 
-    def __init__(self, problems: Sequence[PolicyProblem], source_text: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[PolicyProblem],
+        source_text: str | None = None,
+        sources: Mapping[str, str] | None = None,
+    ) -> None:
         self.problems = tuple(sorted(problems, key=lambda p: (p.span.line, p.span.column)))
         self.source_text = source_text
+        # The text of every file a problem may point into (a policy and the ones it extends).
+        self.sources = dict(sources or {})
         count = len(self.problems)
         summary = f"{count} problem{'s' if count != 1 else ''} in policy"
         super().__init__(summary + "\n" + "\n".join(p.headline() for p in self.problems))
@@ -69,8 +76,10 @@ class PolicyError(RulecheckError):
         lines = self.source_text.splitlines() if self.source_text is not None else None
         for problem in self.problems:
             block = problem.headline()
-            if lines is not None:
-                block += "\n" + problem.span.snippet(lines)
+            text = self.sources.get(problem.span.file)
+            shown = text.splitlines() if text is not None else lines
+            if shown is not None:
+                block += "\n" + problem.span.snippet(shown)
             blocks.append(block)
         count = len(self.problems)
         blocks.append(f"{count} problem{'s' if count != 1 else ''} found.")

@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 Label = str | int | float | bool
+ParamValue = str | int | float | bool | list[str | int | float | bool]
 
 
 class CsvOptions(BaseModel):
@@ -187,6 +188,14 @@ class Policy(BaseModel):
 
     version: Literal[1] = Field(description="Policy format version; this is version 1.")
     name: str = Field(min_length=1, description="Name of the policy, shown in reports.")
+    extends: list[str] | None = Field(
+        default=None,
+        description="Policies this one builds on, merged in order before its own rules: file paths relative to this file, or builtin:NAME packs (rulecheck list-packs). An inherited rule id may be reused only with override: true.",
+    )
+    params: dict[str, ParamValue] | None = Field(
+        default=None,
+        description="Parameters of the extended policies: here, their values (e.g. race_column: ethnicity); in a pack, their declarations ({type: str, default: race}), used as ${params.NAME} in string values.",
+    )
     description: str | None = Field(
         default=None, description="What the policy is for, who owns it."
     )
@@ -218,6 +227,7 @@ class Policy(BaseModel):
 
     _file: str | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
+
     _warnings: tuple[PolicyProblem, ...] = PrivateAttr(default=())
 
     @property
@@ -284,6 +294,19 @@ def policy_from_text(text: str, file: str) -> Policy:
             ],
             text,
         )
+    texts = {file: text}
+    origins: list[str] | None = None
+    composed = None
+    if "extends" in data or "params" in data:
+        from rulecheck._extends import compose
+
+        composed = compose(data, spans, file, text)
+        data, spans, texts, origins = (
+            composed.data,
+            composed.spans,
+            composed.texts,
+            composed.origins,
+        )
     problems = _duplicate_ids(data, spans)
     try:
         policy = Policy.model_validate(data)
@@ -292,10 +315,11 @@ def policy_from_text(text: str, file: str) -> Policy:
             _with_yaml_hint(_problem(error, data, spans), error, data, spans)
             for error in exc.errors()
         )
-        raise PolicyError(problems, text) from None
+        raise PolicyError(problems, text, sources=texts) from None
     problems.extend(_booleans_as_numbers(policy, data, spans))
     if problems:
-        raise PolicyError(problems, text)
+        raise PolicyError(problems, text, sources=texts)
+
     policy._file = None if file == "<string>" else file
     policy._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     warnings = [
@@ -304,12 +328,19 @@ def policy_from_text(text: str, file: str) -> Policy:
     ]
     policy._warnings = tuple(sorted(warnings, key=lambda p: (p.span.line, p.span.column)))
     starts = [spans.value(("rules", index)) for index in range(len(policy.rules))]
-    lines = text.splitlines()
+    lines_of = {name: body.splitlines() for name, body in texts.items()}
     for index, rule in enumerate(policy.rules):
         span = starts[index]
-        end = starts[index + 1].line - 1 if index + 1 < len(starts) else len(lines)
+        lines = lines_of.get(span.file, [])
+        # The rule ends before the next rule of the same file (rules of other files interleave).
+        later = [s.line for s in starts[index + 1 :] if s.file == span.file and s.line > span.line]
+        end = min(later) - 1 if later else len(lines)
+        origin = span.file if origins is None else origins[index]
         rule._source = SourceRef(
-            file, span.line, span.column, _rule_text(lines, span.line, end, span.column)
+            origin if span.file != file else file,
+            span.line,
+            span.column,
+            _rule_text(lines, span.line, end, span.column) if lines else None,
         )
     return policy
 

@@ -77,6 +77,7 @@ def compose(data: dict[str, Any], spans: SourceMap, file: str, text: str) -> Com
     """Resolve ``extends`` and ``params`` of a parsed policy; PolicyError listing problems."""
     problems: list[PolicyProblem] = []
     composed = _compose(data, spans, file, text, (_resolved(file),), problems, top=True)
+    problems = list(dict.fromkeys(problems))  # inherited placeholders are looked at twice
     if problems:
         raise PolicyError(problems, text, sources=composed.texts)
     return composed
@@ -149,11 +150,6 @@ def _compose(
         )
         declared.update(parent_declared(parent))
     declared.update(own_params.declared)
-    own_origins = (
-        [file] * len(data.get("rules") or []) if isinstance(data.get("rules"), list) else []
-    )
-    _merge_file(data, spans, merged, values, keys, rules, origins, own_origins, problems, own=True)
-    merged["rules"] = rules
     for name, (_value, span) in settings.items():
         if name not in declared:
             known = ", ".join(sorted(declared)) or "none"
@@ -192,6 +188,16 @@ def _compose(
                     "missing_param",
                 )
             )
+    if top:
+        # Inherited content first, so that this file can override a rule whose id the pack
+        # builds from a parameter (four-fifths-${params.group_column}).
+        merged = _substitute(merged, (), values, effective, problems)
+        rules = _substitute(rules, ("rules",), values, effective, problems)
+    own_origins = (
+        [file] * len(data.get("rules") or []) if isinstance(data.get("rules"), list) else []
+    )
+    _merge_file(data, spans, merged, values, keys, rules, origins, own_origins, problems, own=True)
+    merged["rules"] = rules
     merged.pop("params", None)
     merged.pop("extends", None)
     substituted = _substitute(merged, (), values, effective, problems) if top else merged

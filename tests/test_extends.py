@@ -175,3 +175,15 @@ def test_list_packs_names_each_pack_and_its_params(capsys: pytest.CaptureFixture
     assert out.startswith("builtin:four-fifths  EEOC four-fifths rule (29 CFR 1607.4(D))")
     assert "params.group_column (str, required)" in out
     assert "params.min_group_size (int, default 30)" in out
+
+
+def test_a_rule_whose_id_comes_from_a_parameter_can_be_overridden() -> None:
+    policy = load_policy(
+        "version: 1\nname: m\nextends: [builtin:four-fifths]\nparams: {group_column: sex}\n"
+        "rules:\n  - {id: four-fifths-sex, override: true, kind: disparate_impact, by: sex,"
+        " min_ratio: 0.9}\n"
+    )
+    (rule,) = policy.rules
+    assert rule.min_ratio == 0.9  # type: ignore[union-attr]
+    assert rule.source is not None
+    assert rule.source.file == "<string>"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 __all__ = ["Path", "SourceMap", "Span", "YamlSyntaxError", "parse_yaml"]
 
 Path = tuple[str | int, ...]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +40,12 @@ class Span:
         start = max(0, self.column - 1 - _SNIPPET_WIDTH // 2)
         for number in range(first, last + 1):
             line = lines[number - 1]
+            shift = 0
             if len(line) > _SNIPPET_WIDTH:
-                line = line[start : start + _SNIPPET_WIDTH] + "..."
+                line, shift = line[start : start + _SNIPPET_WIDTH] + "...", start
             out.append(f"  {number:>{width}} | {line}")
             if number == self.line:
-                out.append(f"  {' ' * width} | {' ' * (self.column - 1 - start)}^")
+                out.append(f"  {' ' * width} | {' ' * (self.column - 1 - shift)}^")
         return "\n".join(out)
 
 
@@ -163,7 +165,7 @@ class _Builder:
         self.built: set[int] = set()
         self.active: set[int] = set()
         self.alias_nodes = 0
-        self.alias_entry: Path = ()  # where the alias being expanded is used
+        self.alias_span = Span(file, 1, 1)  # where the alias being expanded is used
 
     def error(self, node: yaml.Node, message: str, kind: str) -> YamlSyntaxError:
         return YamlSyntaxError(message, _span(self.file, node), kind)
@@ -175,14 +177,15 @@ class _Builder:
             raise self.error(node, "recursive YAML alias: a node contains itself", "yaml_alias")
         # A node built before is reached again through an alias: count what it expands into.
         if not aliased and id(node) in self.built:
-            aliased, self.alias_entry = True, path
+            aliased = True
+            self.alias_span = self.keys.get(path) or self.values.get(path) or _span(self.file, node)
         if aliased:
             self.alias_nodes += 1
             if self.alias_nodes > MAX_ALIAS_NODES:
                 raise YamlSyntaxError(
                     f"the policy expands YAML aliases into more than {MAX_ALIAS_NODES:,} nodes; "
                     "use fewer or smaller aliases",
-                    self.keys.get(self.alias_entry) or self.values[self.alias_entry],
+                    self.alias_span,
                     "yaml_alias",
                 )
         self.built.add(id(node))
@@ -214,25 +217,18 @@ class _Builder:
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int, aliased: bool) -> Any:
         result: dict[str, Any] = {}
-        merged: dict[str, Any] = {}
+        merge: tuple[yaml.Node, yaml.Node] | None = None
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE:
-                # YAML merge key (<<: *defaults or <<: [*a, *b]): keys given explicitly win,
-                # then earlier merged mappings over later ones.
-                sources = (
-                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                )
-                for source in sources:
-                    if not isinstance(source, yaml.MappingNode):
-                        raise self.error(
-                            source,
-                            "a merge key (<<) needs a mapping or a list of mappings",
-                            "yaml_merge",
-                        )
-                    part = self.build(source, path, depth, aliased)
-                    for key, value in part.items():
-                        merged.setdefault(key, value)
-                self.values[path] = _span(self.file, node)
+                if merge is not None:
+                    first_line = merge[0].start_mark.line + 1
+                    raise self.error(
+                        key_node,
+                        f"duplicate merge key '<<' (first at line {first_line}): write one "
+                        "<< with a list of aliases, <<: [*a, *b]",
+                        "duplicate_key",
+                    )
+                merge = (key_node, value_node)
                 continue
             key = self.key(key_node)
             if key in result:
@@ -244,7 +240,66 @@ class _Builder:
                 )
             self.keys[(*path, key)] = _span(self.file, key_node)
             result[key] = self.build(value_node, (*path, key), depth + 1, aliased)
-        return {**{k: v for k, v in merged.items() if k not in result}, **result}
+        if merge is None:
+            return result
+        merged = self.merge(*merge, path, depth, aliased, set(result))
+        return {**merged, **result}
+
+    def merge(
+        self,
+        key_node: yaml.Node,
+        value_node: yaml.Node,
+        path: Path,
+        depth: int,
+        aliased: bool,
+        explicit: set[str],
+    ) -> dict[str, Any]:
+        """The keys a YAML merge key (``<<: *defaults`` or ``<<: [*a, *b]``) adds to a mapping.
+
+        Keys written in the mapping itself win wherever they stand, then earlier merged mappings
+        over later ones (https://yaml.org/type/merge.html). Each merged key keeps the spans of
+        the place it is written (the anchored mapping), so an error in it points there.
+        """
+        if isinstance(value_node, yaml.SequenceNode):
+            sources = list(value_node.value)
+        else:
+            sources = [value_node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                # A bad item of a list is shown where it stands; a bad value at the << itself.
+                where = source if source is not value_node else key_node
+                raise self.error(
+                    where,
+                    "<< must be a mapping or a list of mappings (an alias such as *defaults), "
+                    f"got {_describe(source)}",
+                    "yaml_merge",
+                )
+        merged: dict[str, Any] = {}
+        for source in sources:
+            # Build the source into scratch tables, then keep only the spans of the keys it
+            # contributes: an overridden key must keep the spans of its override.
+            saved = self.values, self.keys, self.typed
+            self.values, self.keys, self.typed = {}, {}, {}
+            entry = self.alias_span
+            try:
+                if not aliased and id(source) in self.built:
+                    # The merge expands an alias: count its nodes, blamed on the << line.
+                    self.alias_span = _span(self.file, key_node)
+                    part = self.build(source, path, depth + 1, True)
+                else:
+                    part = self.build(source, path, depth + 1, aliased)
+                scratch = self.values, self.keys, self.typed
+            finally:
+                self.values, self.keys, self.typed = saved
+                self.alias_span = entry
+            taken = {key for key in part if key not in explicit and key not in merged}
+            for key in part:
+                if key in taken:
+                    merged[key] = part[key]
+            _keep(scratch[0], self.values, len(path), taken)
+            _keep(scratch[1], self.keys, len(path), taken)
+            _keep(scratch[2], self.typed, len(path), taken)
+        return merged
 
     def key(self, node: yaml.Node) -> str:
         key = self.scalar(node, None) if isinstance(node, yaml.ScalarNode) else None
@@ -284,6 +339,19 @@ class _Builder:
         ):  # plain ("" in libyaml)
             self.typed[path] = node.value  # the text a bool or number was written as
         return value
+
+
+def _keep(scratch: dict[Path, _T], table: dict[Path, _T], size: int, taken: set[str]) -> None:
+    """Copy the entries of ``scratch`` below the keys ``taken`` at depth ``size`` into ``table``."""
+    for sub, value in scratch.items():
+        if len(sub) > size and sub[size] in taken:
+            table[sub] = value
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return f"the value {_clip(node.value)}"
+    return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
 
 
 def _clip(text: str, limit: int = 40) -> str:

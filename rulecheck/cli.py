@@ -21,6 +21,7 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -82,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         "--trust-model", action="store_true", help="allow pickle/joblib and untrusted skops types"
     )
     check.add_argument("--strict", action="store_true", help="warnings fail the gate too (exit 1)")
+    check.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the date the policy's waivers (exceptions) are judged against (default: today)",
+    )
     check.add_argument(
         "--verbose", "-v", action="store_true", help="text output: show each rule's wall time"
     )
@@ -217,6 +224,7 @@ def _check(args: argparse.Namespace) -> int:
             baseline_score=args.baseline_score,
             trust_model=args.trust_model,
             strict=args.strict,
+            today=args.today,
             csv=_csv_options(args.csv_delimiter),
             progress=progress,
         )

@@ -14,7 +14,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,13 +24,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from rulecheck._intervals import IntervalSettings, decision_p_value, holm
+from rulecheck._measures import same_value
 from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
 from rulecheck.engines.model import ModelAdapter, ModelOutput, adapt, load_model
 from rulecheck.engines.slices import apply_dtypes, describe_where, where_mask
 from rulecheck.errors import InputError
-from rulecheck.policy import CsvOptions, Policy, Target, load_policy
+from rulecheck.policy import CsvOptions, Policy, Target, WaiverSpec, load_policy
 from rulecheck.rules._base import (
     Judged,
     Measurement,
@@ -40,7 +41,7 @@ from rulecheck.rules._base import (
     skipped_verdict,
 )
 from rulecheck.rules._where import where_conditions
-from rulecheck.verdict import Example, Report, Scalar, Status, Verdict
+from rulecheck.verdict import Example, Report, Scalar, Status, Verdict, Waiver
 
 __all__ = ["Replayed", "evaluate", "replay"]
 
@@ -83,6 +84,7 @@ def evaluate(
     strict: bool = False,
     csv: CsvOptions | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    today: date | None = None,
 ) -> Report:
     """Evaluate every rule of ``policy`` and return the :class:`Report`.
 
@@ -112,6 +114,8 @@ def evaluate(
     progress : called as ``progress(step, done, total)`` before each long step (reading the
         data, loading the models, each rule: "rule fpr-gap-race"), with the number of rules
         done and the number of rules; the CLI draws a progress bar with it.
+    today : the date the policy's waivers (``exceptions``) are judged against, recorded as
+        :attr:`Report.today`; default: ``datetime.date.today()``. Fix it for reproducible runs.
 
     Examples
     --------
@@ -128,6 +132,7 @@ def evaluate(
     """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
+    today = today or date.today()
     target = policy.target or Target()
     base = policy.base_dir
     spec = TargetSpec(
@@ -187,6 +192,7 @@ def evaluate(
             model_info,
             (str(exc),),
             strict,
+            today,
         )
     context = DataContext(
         frame,
@@ -247,6 +253,19 @@ def evaluate(
     if policy.uncertainty is not None and policy.uncertainty.correction == "holm":
         holm_alpha = 1.0 - policy.uncertainty.confidence
     verdicts = _conclude_all(outcomes, holm_alpha)
+
+    def rejudge(rule: Any) -> Verdict:
+        outcome = _timed(
+            rule,
+            context,
+            baseline_context,
+            for_all,
+            policy.time_budget_s,
+            rule.interval_settings(policy.uncertainty),
+        )
+        return outcome if isinstance(outcome, Verdict) else outcome.conclude()
+
+    verdicts = _apply_waivers(policy, verdicts, today, rejudge)
     if adapter is not None:
         model_info["calls"] = context.model_calls
         if adapter.notes:  # e.g. a link applied to margins, unseen categories
@@ -261,7 +280,101 @@ def evaluate(
         ):
             if value is not None:
                 model_info[key] = value
-    return _report(policy, verdicts, data_info, model_info, (), strict)
+    return _report(policy, verdicts, data_info, model_info, (), strict, today)
+
+
+_WAIVABLE = (Status.FAIL, Status.WARN, Status.INCONCLUSIVE)
+
+
+def _apply_waivers(
+    policy: Policy,
+    verdicts: tuple[Verdict, ...],
+    today: date,
+    rejudge: Callable[[Any], Verdict],
+) -> tuple[Verdict, ...]:
+    """The verdicts with the policy's waivers (``exceptions``) applied (docs/policy.md,
+    "Waivers"): a FAIL, WARN or INCONCLUSIVE rule covered by a live waiver (``expires`` on or
+    after ``today``) becomes WAIVED; an expired waiver makes it an ERROR; a passing rule gets a
+    note. A group waiver covers the rule when the rule, judged again with that group left out
+    of the comparison (``rejudge`` of a copy of the rule), passes."""
+    if not policy.exceptions:
+        return verdicts
+    specs = {spec.rule: spec for spec in policy.exceptions}
+    rules = {rule.id: rule for rule in policy.rules}
+    return tuple(
+        _waived(v, specs[v.rule_id], rules[v.rule_id], today, rejudge) if v.rule_id in specs else v
+        for v in verdicts
+    )
+
+
+def _waived(
+    verdict: Verdict,
+    spec: WaiverSpec,
+    rule: Any,
+    today: date,
+    rejudge: Callable[[Any], Verdict],
+) -> Verdict:
+    if verdict.status not in (*_WAIVABLE, Status.PASS):
+        return verdict  # ERROR and SKIPPED are never waived
+    waiver = spec.waiver(tuple(getattr(rule, "by_columns", ())))
+    label = waiver.group_label()
+    of = f"{verdict.rule_id}" + (f" ({label})" if label else "")
+    if waiver.group is not None and verdict.groups and not _has_group(verdict, waiver):
+        present = "; ".join(dict.fromkeys(g.label() for g in verdict.groups))
+        return replace(
+            verdict,
+            status=Status.ERROR,
+            message=f"the waiver of {verdict.rule_id} names group {label}, which does not occur "
+            f"among the groups the rule compares ({present}): fix the waiver's group",
+        )
+    who = f"owner {waiver.owner}, approved by {waiver.approved_by}"
+    expired = spec.expiry < today
+    if verdict.status is Status.PASS:
+        note = (
+            f"The waiver for {of} expired on {waiver.expires} ({who}); it is no longer needed: "
+            "remove it from exceptions."
+            if expired
+            else f"The waiver for {of} until {waiver.expires} is not used: the rule passes."
+        )
+        return replace(verdict, notes=(*verdict.notes, note))
+    if expired:
+        return replace(
+            verdict,
+            status=Status.ERROR,
+            message=f"waiver for {of} expired on {waiver.expires} ({who}): renew it or fix the "
+            f"model. Without it the rule is {verdict.status.value}: {verdict.message}",
+        )
+    if waiver.group is None:
+        return _with_waiver(verdict, waiver, ())
+    copy = rule.model_copy()
+    copy._left_out = (spec.group,)
+    without = rejudge(copy)
+    if without.status is Status.PASS:
+        note = f"Judged again without {label}, the rule passes: {without.message}"
+        return _with_waiver(verdict, waiver, (note,))
+    note = (
+        f"The waiver for {of} until {waiver.expires} does not cover this verdict: judged again "
+        f"without {label}, the rule is {without.status.value}: {without.message}"
+    )
+    return replace(verdict, notes=(*verdict.notes, note))
+
+
+def _with_waiver(verdict: Verdict, waiver: Waiver, notes: tuple[str, ...]) -> Verdict:
+    return replace(
+        verdict,
+        status=Status.WAIVED,
+        waiver=waiver,
+        notes=(*verdict.notes, f"Would be {verdict.status.value}; {waiver.describe()}.", *notes),
+    )
+
+
+def _has_group(verdict: Verdict, waiver: Waiver) -> bool:
+    wanted = dict(waiver.group or ())
+    return any(
+        dict(g.group).keys() == wanted.keys()
+        and all(same_value(value, wanted[column]) for column, value in g.group)
+        for g in verdict.groups
+    )
 
 
 @dataclass(frozen=True)
@@ -648,6 +761,7 @@ def _report(
     model: dict[str, Scalar],
     errors: tuple[str, ...],
     strict: bool = False,
+    today: date | None = None,
 ) -> Report:
     return Report(
         kinds=_kinds(policy),
@@ -661,4 +775,5 @@ def _report(
         model=model,
         errors=errors,
         strict=strict,
+        today=None if today is None else today.isoformat(),
     )

@@ -8,8 +8,10 @@ All problems are reported at once, sorted by position, as ``file:line:col: locat
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
@@ -30,8 +32,9 @@ from rulecheck._source import Path, SourceMap, YamlSyntaxError, parse_yaml
 from rulecheck._traps import TRAP_TYPE, canonical, type_traps, yaml_reading
 from rulecheck.errors import PolicyError, PolicyProblem
 from rulecheck.rules import KINDS, Rule
+from rulecheck.rules._groups import GroupSelector, check_selector
 from rulecheck.rules._where import WHERE_DESCRIPTION, WHERE_TAGS, Where, WhereBounds, WhereOps
-from rulecheck.verdict import SourceRef
+from rulecheck.verdict import SourceRef, Waiver
 
 __all__ = [
     "AttributionSettings",
@@ -178,6 +181,69 @@ class Target(BaseModel):
         return value
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NonEmpty = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+class WaiverSpec(BaseModel):
+    """An entry of ``exceptions``: a waiver of one rule (or of one group of a grouped rule)
+    until a date. See docs/policy.md, "Waivers"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, allow_inf_nan=False)
+
+    rule: str = Field(min_length=1, description="Id of the rule waived.")
+    group: GroupSelector | None = Field(
+        default=None,
+        description="Only this group of the rule's by column(s) (a value, or a mapping for several by columns): the rule is waived when it passes with the group left out of the comparison.",
+    )
+    reason: NonEmpty = Field(description="Why the rule is waived.")
+    owner: NonEmpty = Field(description="Who answers for fixing it.")
+    approved_by: NonEmpty = Field(description="Who approved the waiver.")
+    expires: str = Field(
+        description="Last day the waiver holds, YYYY-MM-DD; from the next day the rule is an ERROR if it still fails."
+    )
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _a_date(cls, value: Any) -> Any:
+        if isinstance(value, dt.date):  # YAML loaders other than ours
+            return value.isoformat()
+        if not isinstance(value, str):
+            return value  # str validation reports the type
+        if not _DATE.match(value):
+            raise PydanticCustomError(
+                "date_format", "expires must be a date YYYY-MM-DD, got '{value}'", {"value": value}
+            )
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "date_invalid",
+                "expires {value} is not a date of the calendar ({error})",
+                {"value": value, "error": str(exc)},
+            ) from None
+        return value
+
+    @property
+    def expiry(self) -> dt.date:
+        return dt.date.fromisoformat(self.expires)
+
+    def waiver(self, by: tuple[str, ...]) -> Waiver:
+        """The report's record of this waiver; ``by``: the rule's group columns."""
+        group = None
+        if self.group is not None:
+            values = self.group if isinstance(self.group, dict) else {by[0]: self.group}
+            group = tuple((column, values[column]) for column in by)
+        return Waiver(
+            rule=self.rule,
+            reason=self.reason,
+            owner=self.owner,
+            approved_by=self.approved_by,
+            expires=self.expires,
+            group=group,
+        )
+
+
 FeatureGroupName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")]
 
 
@@ -223,6 +289,10 @@ class Policy(BaseModel):
     )
     rules: list[Rule] = Field(
         min_length=1, description="The rules; each needs a unique ``id`` and a ``kind``."
+    )
+    exceptions: list[WaiverSpec] | None = Field(
+        default=None,
+        description="Waivers: a rule (or one group of it) that may fail, warn or be inconclusive until a date without failing the gate (status waived). Each needs rule, reason, owner, approved_by and expires (YYYY-MM-DD).",
     )
 
     _file: str | None = PrivateAttr(default=None)
@@ -317,6 +387,7 @@ def policy_from_text(text: str, file: str) -> Policy:
         )
         raise PolicyError(problems, text, sources=texts) from None
     problems.extend(_booleans_as_numbers(policy, data, spans))
+    problems.extend(_waiver_problems(policy, data, spans))
     if problems:
         raise PolicyError(problems, text, sources=texts)
 
@@ -367,6 +438,53 @@ def _rule_text(lines: list[str], first: int, last: int, column: int) -> str:
         above.insert(0, lines[number - 1])
         number -= 1
     return "\n".join(above + body)
+
+
+def _waiver_problems(policy: Policy, data: Any, spans: SourceMap) -> list[PolicyProblem]:
+    """Waivers must name a rule of the policy (once), and a group only of a rule with ``by``,
+    with the rule's by columns."""
+    rules = {rule.id: rule for rule in policy.rules}
+    problems: list[PolicyProblem] = []
+    first: dict[str, int] = {}
+    for index, waiver in enumerate(policy.exceptions or []):
+        path: Path = ("exceptions", index)
+
+        def problem(field: str, message: str, kind: str, path: Path = path) -> None:
+            at = (*path, field)
+            problems.append(PolicyProblem(spans.value(at), _location(at, data), message, kind))
+
+        rule = rules.get(waiver.rule)
+        if rule is None:
+            close = difflib.get_close_matches(waiver.rule, list(rules), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problem("rule", f"no rule {waiver.rule!r} in the policy to waive{hint}", "unknown_rule")
+            continue
+        if waiver.rule in first:
+            earlier = spans.value(("exceptions", first[waiver.rule])).line
+            problem(
+                "rule",
+                f"rule {waiver.rule!r} already has a waiver (at line {earlier}); give one "
+                "waiver per rule",
+                "duplicate_waiver",
+            )
+            continue
+        first[waiver.rule] = index
+        if waiver.group is None:
+            continue
+        by = getattr(rule, "by_columns", None)
+        if not by:
+            problem(
+                "group",
+                f"rule {waiver.rule!r} ({rule.kind}) has no by column: a waiver of it cannot "
+                "name a group; waive the whole rule (leave out group)",
+                "group_without_by",
+            )
+            continue
+        try:
+            check_selector(waiver.group, list(by), "group")
+        except PydanticCustomError as exc:
+            problem("group", f"{exc.message()} (rule {waiver.rule!r})", exc.type)
+    return problems
 
 
 def _duplicate_ids(data: Mapping[str, Any], spans: SourceMap) -> list[PolicyProblem]:

@@ -28,6 +28,7 @@ __all__ = [
     "SourceRef",
     "Status",
     "Verdict",
+    "Waiver",
 ]
 
 REPORT_SCHEMA_VERSION = 2
@@ -44,7 +45,9 @@ class Status(StrEnum):
     INCONCLUSIVE: judged with intervals, the interval of a bound's value straddles its limit and
     no bound is broken outright; the rule's ``on_inconclusive`` says what that does to the gate.
     ERROR: the rule could not be computed (missing column, undefined value, model raised);
-    fails the gate. SKIPPED: the policy marks the rule ``skip: <reason>``.
+    fails the gate. SKIPPED: the policy marks the rule ``skip: <reason>``. WAIVED: the rule
+    would FAIL, WARN or be INCONCLUSIVE, but a live waiver of the policy's ``exceptions`` covers
+    it; it does not fail the gate, even under ``--strict``.
     """
 
     PASS = "pass"
@@ -53,6 +56,7 @@ class Status(StrEnum):
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"
     SKIPPED = "skipped"
+    WAIVED = "waived"
 
 
 class ExitCode(int, Enum):
@@ -348,6 +352,54 @@ class BaselineChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiver:
+    """An entry of the policy's ``exceptions``: the rule (and, for a grouped rule, the group)
+    it waives, why, who owns and who approved it, and the last day it holds (YYYY-MM-DD)."""
+
+    rule: str
+    reason: str
+    owner: str
+    approved_by: str
+    expires: str
+    group: tuple[tuple[str, Scalar], ...] | None = None
+
+    def group_label(self) -> str:
+        """'race=Other', '' without a group."""
+        return ", ".join(f"{name}={value}" for name, value in self.group or ())
+
+    def describe(self) -> str:
+        """'waived until 2026-12-31 by Jane Roe (reason); owner team-x', with 'for race=Other'
+        after 'waived' when the waiver names a group."""
+        group = f" for {self.group_label()}" if self.group else ""
+        return (
+            f"waived{group} until {self.expires} by {self.approved_by} ({self.reason}); "
+            f"owner {self.owner}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "group": None if self.group is None else dict(self.group),
+            "reason": self.reason,
+            "owner": self.owner,
+            "approved_by": self.approved_by,
+            "expires": self.expires,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Waiver:
+        group = data.get("group")
+        return cls(
+            rule=str(data["rule"]),
+            reason=str(data["reason"]),
+            owner=str(data["owner"]),
+            approved_by=str(data["approved_by"]),
+            expires=str(data["expires"]),
+            group=None if group is None else tuple(group.items()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The verdict of one rule.
 
@@ -358,7 +410,8 @@ class Verdict:
     values) is computed once, by the first rule that needs it, and counts in that rule's time.
     Judged with intervals, ``interval`` is the deciding bound's and ``on_inconclusive`` what an
     INCONCLUSIVE status does to the gate (warn, fail or pass); ``n`` counts the cases that
-    decided the value.
+    decided the value. A WAIVED verdict keeps the value and message the rule would have had and
+    carries the ``waiver`` that covers it.
     """
 
     rule_id: str
@@ -381,6 +434,7 @@ class Verdict:
     on_inconclusive: Literal["warn", "fail", "pass"] | None = None
     n: int | None = None
     examples: tuple[Example, ...] = ()  # property rules: rows where the property breaks
+    waiver: Waiver | None = None  # the live waiver of a WAIVED verdict
 
     @property
     def failed(self) -> bool:
@@ -433,6 +487,7 @@ class Verdict:
             **({} if self.interval is None else {"interval": self.interval.to_dict()}),
             **({} if self.on_inconclusive is None else {"on_inconclusive": self.on_inconclusive}),
             **({"examples": [e.to_dict() for e in self.examples]} if self.examples else {}),
+            **({} if self.waiver is None else {"waiver": self.waiver.to_dict()}),
         }
 
 
@@ -459,6 +514,8 @@ class Report:
     # Per rule kind in the report: its one-line ``summary`` and its documentation ``help``
     # (Markdown; what ``rulecheck explain KIND`` prints), for formats that describe rules (SARIF).
     kinds: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The date waivers were judged against (YYYY-MM-DD; ``--today``), None when not recorded.
+    today: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -480,10 +537,14 @@ class Report:
 
     def counts(self) -> dict[str, int]:
         """Verdicts per status; ``inconclusive`` appears only when a rule is judged with
-        intervals, so that reports of policies without intervals keep their keys."""
-        out = {status.value: 0 for status in Status if status is not Status.INCONCLUSIVE}
+        intervals and ``waived`` only when a rule is waived, so that reports of policies without
+        them keep their keys."""
+        optional = (Status.INCONCLUSIVE, Status.WAIVED)
+        out = {status.value: 0 for status in Status if status not in optional}
         if any(v.on_inconclusive is not None for v in self.verdicts):
             out[Status.INCONCLUSIVE.value] = 0
+        if any(v.status is Status.WAIVED for v in self.verdicts):
+            out[Status.WAIVED.value] = 0
         for verdict in self.verdicts:
             out[verdict.status.value] += 1
         return out
@@ -508,6 +569,7 @@ class Report:
             "gate": {"strict": self.strict},
             "counts": self.counts(),
             "created": self.created,
+            **({} if self.today is None else {"today": self.today}),
             "versions": dict(self.versions),
             "data": dict(self.data),
             "model": dict(self.model),
@@ -546,6 +608,7 @@ class Report:
                 errors=tuple(str(e) for e in data.get("errors", [])),
                 strict=bool(data.get("gate", {}).get("strict", False)),
                 kinds={str(k): dict(v) for k, v in data.get("kinds", {}).items()},
+                today=None if data.get("today") is None else str(data["today"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReportFormatError(f"malformed rulecheck JSON report: {exc!r}") from None
@@ -650,6 +713,7 @@ def _verdict_from(data: Mapping[str, Any]) -> Verdict:
         on_inconclusive=data.get("on_inconclusive"),
         n=data.get("n"),
         examples=tuple(_example_from(e) for e in data.get("examples", [])),
+        waiver=None if data.get("waiver") is None else Waiver.from_dict(data["waiver"]),
     )
 
 

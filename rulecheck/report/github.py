@@ -1,7 +1,7 @@
 """GitHub Actions report: workflow commands that annotate the policy file in the run and the PR.
 
 One line per rule that is not PASS or SKIPPED: ``::error`` for FAIL and ERROR, ``::warning`` for
-WARN and INCONCLUSIVE, at the rule's file, line and column, titled with the rule id. Run-level
+WARN and INCONCLUSIVE, ``::notice`` for WAIVED (with the waiver), at the rule's file, line and column, titled with the rule id. Run-level
 errors (unreadable data, refused model) are one ``::error title=rulecheck::`` each, without a
 file; the ERROR verdicts they cause are not repeated. The last line is the text report's summary.
 :func:`job_summary` is the Markdown report, for ``$GITHUB_STEP_SUMMARY``.
@@ -24,6 +24,7 @@ _LEVEL = {
     Status.ERROR: "error",
     Status.WARN: "warning",
     Status.INCONCLUSIVE: "warning",
+    Status.WAIVED: "notice",
 }
 
 
@@ -56,7 +57,10 @@ def annotation(verdict: Verdict) -> str | None:
             ("col", str(verdict.source.column)),
         ]
     properties.append(("title", verdict.rule_id))
-    return _command(level, properties, f"{verdict.status.value.upper()}: {verdict.message}")
+    message = f"{verdict.status.value.upper()}: {verdict.message}"
+    if verdict.waiver is not None:
+        message += f" ({verdict.waiver.describe()})"
+    return _command(level, properties, message)
 
 
 def render(report: Report) -> str:

@@ -25,7 +25,7 @@ MISSING_MATPLOTLIB = "--format html needs matplotlib: pip install 'rulecheck[htm
 
 _CSS = """
 :root { --pass: #1b5e20; --fail: #b71c1c; --warn: #8a5300; --inconclusive: #006064;
-  --error: #4a148c; --skipped: #4f4f4f; --line: #d0d0d0; }
+  --error: #4a148c; --skipped: #4f4f4f; --waived: #0d47a1; --line: #d0d0d0; }
 * { box-sizing: border-box; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a;
   margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem 3rem; }
@@ -48,6 +48,7 @@ th { background: #f3f3f3; } td.num { font-variant-numeric: tabular-nums; white-s
 .status-pass { background: var(--pass); } .status-fail { background: var(--fail); }
 .status-warn { background: var(--warn); } .status-inconclusive { background: var(--inconclusive); }
 .status-error { background: var(--error); } .status-skipped { background: var(--skipped); }
+.status-waived { background: var(--waived); }
 section.rule { border-top: 2px solid var(--line); padding-top: 1rem; margin-top: 1.6rem; }
 section.rule > h2 { display: flex; gap: .6rem; align-items: baseline; flex-wrap: wrap; }
 .kind { color: #555; font-weight: 400; font-size: .95rem; }
@@ -227,6 +228,20 @@ def _plot(verdict: Verdict, index: int) -> str:
     return f'<figure class="plot">\n{svg}\n<figcaption>{_e(caption)}</figcaption>\n</figure>\n'
 
 
+def _waiver_facts(verdict: Verdict) -> list[tuple[str, str | None]]:
+    """The waiver of a WAIVED verdict: group, reason, owner, approver and expiry."""
+    w = verdict.waiver
+    if w is None:
+        return []
+    return [
+        ("Waived group", w.group_label() or None),
+        ("Waiver reason", w.reason),
+        ("Waiver owner", w.owner),
+        ("Approved by", w.approved_by),
+        ("Waived until", w.expires),
+    ]
+
+
 def _rule(verdict: Verdict, index: int) -> str:
     v = verdict
     facts = [
@@ -237,6 +252,7 @@ def _rule(verdict: Verdict, index: int) -> str:
         ("Interval", _interval(v.interval)),
         ("Cases", v.n),
         ("On inconclusive", v.on_inconclusive),
+        *_waiver_facts(v),
         ("Time", f"{v.duration_s:.3f} s"),
     ]
     parts = [

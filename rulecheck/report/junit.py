@@ -2,8 +2,8 @@
 
 CI servers (Jenkins' junit and xunit plugins, GitLab's ``artifacts:reports:junit``, Azure
 Pipelines, CircleCI) read this format and list failed rules as failed tests. A FAIL verdict is a
-``<failure type="bound">``, an ERROR an ``<error>``, a SKIPPED a ``<skipped>``; PASS, WARN and
-INCONCLUSIVE are passing test cases whose ``<system-out>`` says the status and the figures. The
+``<failure type="bound">``, an ERROR an ``<error>``, a SKIPPED a ``<skipped>``; PASS, WARN,
+INCONCLUSIVE and WAIVED are passing test cases whose ``<system-out>`` says the status and the figures. The
 gate (``exit_code``) and the fingerprints of the policy and the data are suite ``<properties>``.
 
 The output validates against the JUnit schema of Jenkins' xunit plugin (``junit-10.xsd``, vendored
@@ -61,6 +61,8 @@ def _gate(verdict: Verdict, strict: bool) -> str | None:
         return f"gate: {effect} (" + ("strict: warnings fail)" if strict else "not strict)")
     if verdict.status is Status.INCONCLUSIVE:
         return f"gate: {effect} (on_inconclusive: {verdict.on_inconclusive or 'warn'})"
+    if verdict.status is Status.WAIVED:
+        return "gate: passes (waived)"
     return None
 
 
@@ -75,6 +77,13 @@ def _details(verdict: Verdict, strict: bool) -> str:
     gate = _gate(verdict, strict)
     if gate is not None:
         lines.append(gate)
+    if verdict.waiver is not None:
+        w = verdict.waiver
+        lines.append(f"waiver: {w.describe()}")
+        if w.group:
+            lines.append(f"waiver group: {w.group_label()}")
+        lines += [f"waiver reason: {w.reason}", f"waiver owner: {w.owner}"]
+        lines += [f"waiver approved_by: {w.approved_by}", f"waiver expires: {w.expires}"]
     if verdict.value is not None:
         lines.append(f"value: {num(verdict.value)}")
     if verdict.bound is not None:

@@ -34,8 +34,9 @@ MARKERS = {
     Status.INCONCLUSIVE: "❔",
     Status.ERROR: "⛔",
     Status.SKIPPED: "⏭️",
+    Status.WAIVED: "🏳️",
 }
-_DETAILED = (Status.FAIL, Status.ERROR, Status.WARN, Status.INCONCLUSIVE)
+_DETAILED = (Status.FAIL, Status.ERROR, Status.WARN, Status.INCONCLUSIVE, Status.WAIVED)
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _MARKUP = re.compile(r"([\\`*\[\]|#~])")
@@ -155,6 +156,17 @@ def _section(verdict: Verdict) -> list[str]:
         "",
         _escape(verdict.message),
     ]
+    if verdict.waiver is not None:
+        w = verdict.waiver
+        facts = [
+            ("group", w.group_label()),
+            ("reason", w.reason),
+            ("owner", w.owner),
+            ("approved by", w.approved_by),
+            ("expires", w.expires),
+        ]
+        lines.extend(["", f"Waived until {_escape(w.expires)}:", ""])
+        lines.extend(f"- {name}: {_escape(value)}" for name, value in facts if value)
     if verdict.source is not None:
         lines.extend(["", f"Source: {_code(verdict.source.where())}"])
     if verdict.source is not None and verdict.source.text:

@@ -6,8 +6,8 @@ described by the kind's summary and documentation from :attr:`Report.kinds`); ea
 that is FAIL, ERROR (level ``error``), WARN or INCONCLUSIVE (level ``warning``) is one result
 with ``ruleId`` the kind, located at the rule in the policy file. The rule id is the result's
 ``partialFingerprints`` (so an alert follows its rule when lines move) and, with the value, the
-threshold, the bound and the interval, its ``properties``. PASS and SKIPPED verdicts give no
-result. Run-level errors are the invocation's ``toolExecutionNotifications``.
+threshold, the bound and the interval, its ``properties``. A WAIVED verdict is a result at
+its severity's level with ``suppressions: [{kind: external, justification: reason}]`` and the waiver in its properties. PASS and SKIPPED verdicts give no result. Run-level errors are the invocation's ``toolExecutionNotifications``.
 """
 
 from __future__ import annotations
@@ -74,7 +74,15 @@ def _properties(verdict: Verdict) -> dict[str, Any]:
         props["interval"] = verdict.interval.to_dict()
     if verdict.on_inconclusive is not None:
         props["onInconclusive"] = verdict.on_inconclusive
+    if verdict.waiver is not None:
+        props["waiver"] = verdict.waiver.to_dict()
     return props
+
+
+def _level(verdict: Verdict) -> str | None:
+    if verdict.status is Status.WAIVED:
+        return "error" if verdict.severity == "error" else "warning"
+    return _LEVEL.get(verdict.status)
 
 
 def _result(verdict: Verdict, level: str, rule_index: int) -> dict[str, Any]:
@@ -88,6 +96,8 @@ def _result(verdict: Verdict, level: str, rule_index: int) -> dict[str, Any]:
     if locations:
         result["locations"] = locations
     result["partialFingerprints"] = {_FINGERPRINT: verdict.rule_id}
+    if verdict.waiver is not None:
+        result["suppressions"] = [{"kind": "external", "justification": verdict.waiver.reason}]
     result["properties"] = _properties(verdict)
     return result
 
@@ -115,7 +125,9 @@ def _invocation(report: Report) -> dict[str, Any]:
 def _results(report: Report) -> list[dict[str, Any]]:
     index = {kind: i for i, kind in enumerate(_kinds(report))}
     return [
-        _result(v, _LEVEL[v.status], index[v.kind]) for v in report.verdicts if v.status in _LEVEL
+        _result(v, level, index[v.kind])
+        for v in report.verdicts
+        if (level := _level(v)) is not None
     ]
 
 

@@ -17,6 +17,7 @@ _COLORS = {
     Status.INCONCLUSIVE: "36",
     Status.ERROR: "35",
     Status.SKIPPED: "90",
+    Status.WAIVED: "34",
 }
 
 
@@ -65,7 +66,10 @@ def render(report: Report, color: bool = False, verbose: bool = False) -> str:
         if report.errors and v.status is Status.ERROR:
             continue  # a run-level error stopped every rule: said once below, not once per rule
         where = f"{v.source.where()}: " if v.source else ""
-        lines.append(f"{where}{v.rule_id} [{_paint(v.status.value, v.status, color)}] {v.message}")
+        waived = f" ({v.waiver.describe()})" if v.waiver is not None else ""
+        lines.append(
+            f"{where}{v.rule_id} [{_paint(v.status.value, v.status, color)}] {v.message}{waived}"
+        )
     for error in report.errors:
         lines.append(f"error: {error} (no rule was evaluated)")
     lines.append(summary_line(report))

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from rulecheck._intervals import Estimator, GroupStatistic
@@ -35,6 +35,7 @@ from rulecheck.verdict import Check, GroupValue
 __all__ = [
     "Bounds",
     "GroupOptions",
+    "GroupSelector",
     "check_selector",
     "compare_groups",
     "group_label",
@@ -88,6 +89,11 @@ class GroupOptions(BaseModel):
         ge=0,
         description="Groups with fewer cases in the metric's own denominator (positives for a true positive rate, negatives for a false positive rate, predicted positives for precision, rows otherwise) are reported but excluded from comparisons; 0 (default) turns it off. 30 is a sensible floor when judging with intervals.",
     )
+
+    # Groups a group waiver leaves out of the comparison when the rule is judged again to see
+    # whether the waiver covers its failure (set by evaluation on a copy of the rule; never
+    # from the policy).
+    _left_out: tuple[GroupSelector, ...] = PrivateAttr(default=())
 
     @field_validator("by")
     @classmethod
@@ -206,7 +212,8 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
 
     Without any bound (a rule with baseline change bounds only), the difference is measured as
     the rule's value, with no check of its own; a bound in ``bounds.unchecked`` is measured the
-    same way.
+    same way. Groups a waiver leaves out (``options._left_out``) are reported, marked excluded,
+    and not compared (InputError if such a group does not occur, or is the reference group).
     """
     if not bounds.any():
         bounds = replace(bounds, max_difference=math.inf, unchecked=frozenset({"max_difference"}))
@@ -220,6 +227,15 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
         ref_index = resolve_key(table.by, table.keys, options.reference_group, "reference_group")
         if ref_index not in indices:
             indices.append(ref_index)
+    left_out = {
+        resolve_key(table.by, table.keys, selector, "waived group")
+        for selector in options._left_out
+    }
+    if ref_index is not None and ref_index in left_out:
+        raise InputError(
+            f"waived group {group_label(table.by, table.keys[ref_index])} is the reference_group: "
+            "a waiver cannot leave the reference out of the comparison"
+        )
 
     metric = table.metric
     groups: list[GroupValue] = []
@@ -227,13 +243,14 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
     small: list[str] = []
     unsupported: list[str] = []
     undefined: list[str] = []
+    waived: list[str] = []
     light = _light_groups(table, options)
     support = table.support
     for i in indices:
         value = table.values[i]
         label = group_label(table.by, table.keys[i])
         too_few = support is not None and support[i] < options.min_support
-        excluded = table.n[i] < options.min_group_size or i in light or too_few
+        excluded = table.n[i] < options.min_group_size or i in light or too_few or i in left_out
         groups.append(
             GroupValue(
                 group=tuple(zip(table.by, table.keys[i], strict=True)),
@@ -246,7 +263,9 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
                 support=None if support is None else support[i],
             )
         )
-        if table.n[i] < options.min_group_size or i in light:
+        if i in left_out:
+            waived.append(label)
+        elif table.n[i] < options.min_group_size or i in light:
             weight = "" if table.weights is None else f", weight {fmt(table.weights[i])}"
             small.append(f"{label} (n={table.n[i]}{weight})")
         elif too_few and support is not None:
@@ -269,6 +288,8 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
         )
     if undefined:
         notes.append(f"{metric} is undefined (zero denominator) for: {', '.join(undefined)}.")
+    if waived:
+        notes.append(f"Left out of the comparison by a waiver: {', '.join(waived)}.")
 
     label_of = {i: group_label(table.by, table.keys[i]) for i in indices}
     checks: list[Judgeable] = []

@@ -115,11 +115,28 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="validate policy files (no data, no model)")
     validate.add_argument("policies", nargs="+", help="policy YAML files")
+    validate.add_argument(
+        "--show-merged",
+        action="store_true",
+        help="print each policy as resolved (extends and params applied), each rule's origin in a comment",
+    )
 
     sub.add_parser("list-rules", help="list the rule kinds")
     sub.add_parser("list-packs", help="list the built-in policy packs (extends: [builtin:NAME])")
-    explain = sub.add_parser("explain", help="documentation of a rule kind")
-    explain.add_argument("kind")
+    explain = sub.add_parser(
+        "explain", help="documentation of a rule kind, or of a built-in pack (builtin:NAME)"
+    )
+    explain.add_argument("kind", help="a rule kind (list-rules) or builtin:NAME (list-packs)")
+    verify = sub.add_parser(
+        "verify",
+        help="run a policy's unit tests (test files of tiny datasets and expected statuses)",
+        description=(
+            "Run policy test files: each case evaluates the policy on a tiny dataset and compares "
+            "the named rules' statuses. Exit code 0 every case passed, 1 a case failed, 2 a "
+            "malformed test file or policy."
+        ),
+    )
+    verify.add_argument("tests", nargs="+", help="test YAML files (e.g. tests/packs/*.verify.yaml)")
     sub.add_parser("schema", help="print the JSON Schema of the policy format")
     return parser
 
@@ -163,7 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _rerender(args)
         if args.command == "validate":
+            if args.show_merged:
+                return _show_merged(args.policies)
             return _validate(args.policies)
+        if args.command == "verify":
+            from rulecheck.verify import run
+
+            return run(args.tests, sys.stdout, sys.stderr)
         if args.command == "list-rules":
             return _list_rules()
         if args.command == "list-packs":
@@ -551,11 +574,77 @@ def _list_packs() -> int:
     return ExitCode.OK
 
 
+def _show_merged(paths: Sequence[str]) -> int:
+    """``validate --show-merged``: each policy after extends and params, as YAML that loads on
+    its own: each rule under a ``# from FILE:LINE`` comment, then the other top-level keys (the
+    extended files and the effective params as comments, since they are already applied)."""
+    import yaml
+
+    from rulecheck.policy import load_policy
+
+    for name in paths:
+        policy = load_policy(Path(name))
+        data = policy.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+        rules = data.pop("rules")
+        extends = data.pop("extends", None)
+        params = data.pop("params", None)
+        print(f"# {name}, resolved")
+        if extends:
+            print(f"# extends (applied): {', '.join(extends)}")
+        if params:
+            print(f"# params (applied): {json.dumps(params)}")
+        print("rules:")
+        for rule, body in zip(policy.rules, rules, strict=True):
+            if rule.source is not None:
+                print(f"  # from {rule.source.file}:{rule.source.line}")
+            first = {k: body[k] for k in ("id", "kind") if k in body}
+            text = yaml.safe_dump([{**first, **body}], sort_keys=False, allow_unicode=True)
+            print("".join(f"  {line}\n" for line in text.splitlines()), end="")
+        if data:
+            print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+    return ExitCode.OK
+
+
+def _explain_pack(name: str) -> int:
+    """``explain builtin:NAME``: the pack's header comments, description, params and rules."""
+    import yaml
+
+    from rulecheck._extends import pack_names, pack_path
+
+    path = pack_path(name)
+    if path is None:
+        packs = ", ".join(f"builtin:{n}" for n in pack_names())
+        print(f"rulecheck: error: no built-in pack {name!r}; packs: {packs}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    header = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        header.append(line.lstrip("#")[1:] if line.startswith("# ") else line.lstrip("#"))
+    data = yaml.safe_load(text)
+    print(f"builtin:{name}")
+    if header:
+        print("\n".join(header))
+    print("\nDescription\n" + " ".join(str(data.get("description", "")).split()))
+    print("\nParams")
+    for param, spec in (data.get("params") or {}).items():
+        default = f"default {spec['default']!r}" if "default" in spec else "required"
+        print(f"- {param} ({spec.get('type')}, {default}): {spec.get('description', '')}")
+    start = next((i for i, line in enumerate(lines) if line.startswith("rules:")), 0)
+    print(f"\nRules ({path.name})")
+    print("\n".join(lines[start:]))
+    return ExitCode.OK
+
+
 def _explain(kind: str) -> int:
     import importlib
 
     from rulecheck.rules import KINDS
 
+    if kind.startswith("builtin:"):
+        return _explain_pack(kind[len("builtin:") :])
     if kind not in KINDS:
         print(
             f"rulecheck: error: no such rule kind {kind!r}; valid kinds: {', '.join(KINDS)}",

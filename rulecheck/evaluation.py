@@ -27,7 +27,13 @@ from rulecheck._intervals import IntervalSettings, decision_p_value, holm
 from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
-from rulecheck.engines.model import ModelAdapter, ModelOutput, adapt, load_model
+from rulecheck.engines.model import (
+    ModelAdapter,
+    ModelOutput,
+    adapt,
+    is_mlflow_uri,
+    load_model,
+)
 from rulecheck.engines.slices import apply_dtypes, describe_where, where_mask
 from rulecheck.errors import InputError
 from rulecheck.policy import CsvOptions, Policy, Target, load_policy
@@ -598,16 +604,17 @@ def _resolve_model(
     if model is None and default is None:
         return None
     if model is None or isinstance(model, str | Path):
-        path = Path(model) if model is not None else base / str(default)
-        loaded = load_model(path, trust=trust, output=output)
-        info.update(
-            {
-                "path": loaded.path,
-                "sha256": loaded.sha256,
-                "format": loaded.format,
-                "type": loaded.adapter.name,
-            }
-        )
+        given = model if model is not None else str(default)
+        # An MLflow URI (models:/..., runs:/...) is not a path relative to the policy.
+        where: str | Path = given if is_mlflow_uri(given) else Path(given)
+        if model is None and isinstance(where, Path):
+            where = base / where
+        loaded = load_model(where, trust=trust, output=output)
+        if loaded.details:
+            info.update(loaded.details)
+        else:
+            info["path"] = loaded.path
+        info.update({"sha256": loaded.sha256, "format": loaded.format, "type": loaded.adapter.name})
         return loaded.adapter
     adapter = adapt(model, output=output)
     info.update({"source": "object", "type": adapter.name})

@@ -60,7 +60,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     uri = f"sqlite:///{root}/mlflow.db"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    mlflow.set_experiment("rulecheck-tests")
+    # Artifacts under tmp too (a sqlite store's default artifact root is ./mlruns).
+    artifacts = (root / "artifacts").as_uri()
+    mlflow.set_experiment(
+        experiment_id=mlflow.create_experiment("rulecheck-tests", artifact_location=artifacts)
+    )
     data = frame()
     estimator = LogisticRegression().fit(data[FEATURES], data["y"])
     runs = {}
@@ -183,3 +187,23 @@ def test_log_report_to_a_given_run_without_html(store: dict[str, Any]) -> None:
     listed = {a.path for a in client.list_artifacts(run_id, "audit_v2")}
     assert listed == {"audit_v2/report.json"}  # ":" is not allowed in keys (on Windows)
     assert "audit_v2.auc.value" in client.get_run(run_id).data.metrics
+
+
+def test_cli_model_uri(
+    store: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rulecheck import cli
+
+    data = tmp_path / "data.csv"
+    store["data"].to_csv(data, index=False)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    argv = ["check", str(policy), "--data", str(data), "--model", "models:/credit/1"]
+    assert cli.main([*argv, "--format", "text"]) == 2
+    err = capsys.readouterr().err
+    assert "uses the sklearn flavour saved with cloudpickle" in err
+    assert "--trust-model" in err
+    assert cli.main([*argv, "--trust-model", "-o", str(tmp_path / "r.json")]) == 0
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["model"]["uri"] == "models:/credit/1"
+    assert saved["model"]["flavour"] == "sklearn"

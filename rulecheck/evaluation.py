@@ -96,7 +96,8 @@ def evaluate(
     ----------
     policy : Policy, or a path / YAML text for :func:`load_policy`.
     data : DataFrame or path to CSV/Parquet; default: the policy's ``target.data``.
-    model : a fitted model object or a model file path; default: ``target.model``.
+    model : a fitted model object, a model file path or an MLflow model URI (``models:/name/1``,
+        ``models:/name@alias``, ``runs:/RUN_ID/model``); default: ``target.model``.
     predictions, scores : arrays of decisions / positive-class scores, one per row (instead of
         a model or prediction column).
     label, prediction, score, features, positive_label, threshold : override ``target``.
@@ -108,7 +109,8 @@ def evaluate(
     baseline_for_all : measure the baseline for every rule, not only for rules with change
         bounds, so that every verdict shows both models side by side; default:
         ``target.baseline_for_all`` (false).
-    trust_model : allow pickle/joblib files and untrusted skops types.
+    trust_model : allow pickle/joblib files, untrusted skops types, and MLflow models saved with
+        pickle/cloudpickle or with only the python_function flavour.
     loss_registry : where loss names are looked up (default: the process-wide registry that
         :func:`rulecheck.register_loss` adds to).
     strict : judge under the strict gate (failed warning-severity rules fail it too); recorded

@@ -207,3 +207,59 @@ def test_cli_model_uri(
     saved = json.loads((tmp_path / "r.json").read_text())
     assert saved["model"]["uri"] == "models:/credit/1"
     assert saved["model"]["flavour"] == "sklearn"
+
+
+def test_lightgbm_and_xgboost_flavours_load_natively(store: dict[str, Any]) -> None:
+    """skops (LGBMClassifier), a native Booster and XGBoost's native file: no trust needed, and
+    the real tree model reaches the adapter (TreeSHAP)."""
+    lightgbm = pytest.importorskip("lightgbm")
+    xgboost = pytest.importorskip("xgboost")
+    import mlflow.lightgbm
+    import mlflow.xgboost
+
+    data = store["data"]
+    X, y = data[FEATURES], data["y"]
+    with mlflow.start_run():
+        logged = {
+            "LGBMClassifier": mlflow.lightgbm.log_model(
+                lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, y),
+                name="lgbm",
+                pip_requirements=[],
+            ),
+            "Booster": mlflow.lightgbm.log_model(
+                lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(X, y), 5),
+                name="booster",
+                pip_requirements=[],
+            ),
+            "XGBClassifier": mlflow.xgboost.log_model(
+                xgboost.XGBClassifier(n_estimators=5).fit(X, y),
+                name="xgb",
+                pip_requirements=[],
+            ),
+        }
+    for type_name, info in logged.items():
+        loaded = load_model(info.model_uri)  # no trust: nothing is unpickled
+        assert loaded.adapter.name == type_name
+        assert loaded.adapter.explainable().family == "tree"
+        assert loaded.details["flavour"] in ("lightgbm", "xgboost")
+        proba = loaded.adapter.predict_proba(X)
+        assert proba.shape == (len(X), 2)
+
+
+class _Scores(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """A python_function-only model: the positive class's probability from 'age'."""
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
+        return 1 / (1 + np.exp(-(model_input["age"].to_numpy() - 40) / 10))
+
+
+def test_python_function_flavour_needs_trust_and_predicts(store: dict[str, Any]) -> None:
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="scores", python_model=_Scores(), pip_requirements=[])
+    with pytest.raises(UntrustedModelError, match="python_function flavour"):
+        load_model(info.model_uri)
+    loaded = load_model(info.model_uri, trust=True, output="probability")
+    assert loaded.details["flavour"] == "python_function"
+    X = store["data"][FEATURES]
+    expected = 1 / (1 + np.exp(-(X["age"].to_numpy() - 40) / 10))
+    np.testing.assert_allclose(loaded.adapter.predict_proba(X)[:, 1], expected)

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +75,10 @@ def load_mlflow_model(uri: str, *, trust: bool, output: ModelOutput) -> LoadedMo
     details: dict[str, Scalar] = {"source": "mlflow", "uri": uri}
     try:
         details.update(_resolve(uri))
-        with tempfile.TemporaryDirectory(prefix="rulecheck-mlflow-") as tmp:
+        with (
+            tempfile.TemporaryDirectory(prefix="rulecheck-mlflow-") as tmp,
+            _no_progress_bar(),
+        ):
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
             meta = mlflow.models.Model.load(str(local))
             if meta.run_id and "run_id" not in details:
@@ -90,6 +96,21 @@ def load_mlflow_model(uri: str, *, trust: bool, output: ModelOutput) -> LoadedMo
     if how:
         details["serialization"] = how
     return LoadedModel(adapt(model, output=output), uri, digest, f"mlflow-{flavour}", details)
+
+
+@contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    """MLflow's download progress bar off (rulecheck draws its own), unless the user set
+    ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR``."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def _resolve(uri: str) -> dict[str, Scalar]:
@@ -155,6 +176,12 @@ def _load_serialized(
     data = str(conf.get("pickled_model") or conf.get("data") or "")
     how = str(conf.get("serialization_format") or "")
     path = local / data
+    if flavour == "lightgbm" and data.endswith((".lgb", ".txt")):
+        # A Booster, saved natively (its serialization_format only applies to the
+        # scikit-learn API).
+        import lightgbm
+
+        return lightgbm.Booster(model_file=str(path)), "lightgbm"
     if how == "skops" or data.endswith(".skops"):
         try:
             return _load_skops(path, trust, shown=uri), "skops"
@@ -162,10 +189,6 @@ def _load_serialized(
             raise UntrustedModelError(
                 f"{exc.message} (MLflow {flavour} flavour, skops serialization)", subject="model"
             ) from None
-    if flavour == "lightgbm" and data.endswith((".lgb", ".txt")):
-        import lightgbm
-
-        return lightgbm.Booster(model_file=str(path)), "lightgbm"
     how = how or "pickle"
     if not trust:
         raise UntrustedModelError(

@@ -28,7 +28,13 @@ from rulecheck._measures import same_value
 from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
-from rulecheck.engines.model import ModelAdapter, ModelOutput, adapt, load_model
+from rulecheck.engines.model import (
+    ModelAdapter,
+    ModelOutput,
+    adapt,
+    is_mlflow_uri,
+    load_model,
+)
 from rulecheck.engines.slices import apply_dtypes, describe_where, where_mask
 from rulecheck.errors import InputError
 from rulecheck.policy import CsvOptions, Policy, Target, WaiverSpec, load_policy
@@ -92,7 +98,8 @@ def evaluate(
     ----------
     policy : Policy, or a path / YAML text for :func:`load_policy`.
     data : DataFrame or path to CSV/Parquet; default: the policy's ``target.data``.
-    model : a fitted model object or a model file path; default: ``target.model``.
+    model : a fitted model object, a model file path or an MLflow model URI (``models:/name/1``,
+        ``models:/name@alias``, ``runs:/RUN_ID/model``); default: ``target.model``.
     predictions, scores : arrays of decisions / positive-class scores, one per row (instead of
         a model or prediction column).
     label, prediction, score, features, positive_label, threshold : override ``target``.
@@ -104,7 +111,8 @@ def evaluate(
     baseline_for_all : measure the baseline for every rule, not only for rules with change
         bounds, so that every verdict shows both models side by side; default:
         ``target.baseline_for_all`` (false).
-    trust_model : allow pickle/joblib files and untrusted skops types.
+    trust_model : allow pickle/joblib files, untrusted skops types, and MLflow models saved with
+        pickle/cloudpickle or with only the python_function flavour.
     loss_registry : where loss names are looked up (default: the process-wide registry that
         :func:`rulecheck.register_loss` adds to).
     strict : judge under the strict gate (failed warning-severity rules fail it too); recorded
@@ -711,16 +719,17 @@ def _resolve_model(
     if model is None and default is None:
         return None
     if model is None or isinstance(model, str | Path):
-        path = Path(model) if model is not None else base / str(default)
-        loaded = load_model(path, trust=trust, output=output)
-        info.update(
-            {
-                "path": loaded.path,
-                "sha256": loaded.sha256,
-                "format": loaded.format,
-                "type": loaded.adapter.name,
-            }
-        )
+        given = model if model is not None else str(default)
+        # An MLflow URI (models:/..., runs:/...) is not a path relative to the policy.
+        where: str | Path = given if is_mlflow_uri(given) else Path(given)
+        if model is None and isinstance(where, Path):
+            where = base / where
+        loaded = load_model(where, trust=trust, output=output)
+        if loaded.details:
+            info.update(loaded.details)
+        else:
+            info["path"] = loaded.path
+        info.update({"sha256": loaded.sha256, "format": loaded.format, "type": loaded.adapter.name})
         return loaded.adapter
     adapter = adapt(model, output=output)
     info.update({"source": "object", "type": adapter.name})

@@ -9,6 +9,9 @@ Formats:
   (``.json``, ``.ubj``), when those packages are installed.
 - ``.pkl``, ``.pickle``, ``.joblib``: pickle runs arbitrary code while loading, so these load
   only with ``trust=True`` (``--trust-model``).
+- MLflow model URIs, ``models:/name/version``, ``models:/name@alias`` and ``runs:/RUN_ID/path``
+  (``pip install 'rulecheck[mlflow]'``): the same trust rules, per flavour
+  (``rulecheck.engines._mlflow``).
 
 Every model is called through a :class:`ModelAdapter`: one subclass per model kind
 (``rulecheck.engines._adapters``: scikit-learn-like objects, native LightGBM and XGBoost
@@ -30,7 +33,7 @@ from __future__ import annotations
 import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -51,6 +54,7 @@ __all__ = [
     "ModelAdapter",
     "ModelOutput",
     "adapt",
+    "is_mlflow_uri",
     "load_model",
 ]
 
@@ -60,6 +64,7 @@ ModelOutput = Literal["auto", "margin", "probability"]
 TRUSTED_MODULES = ("sklearn", "numpy", "scipy", "lightgbm", "xgboost", "builtins", "collections")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 MODEL_SUFFIXES = (".skops", ".txt", ".lgb", ".json", ".ubj", *PICKLE_SUFFIXES)
+MLFLOW_SCHEMES = ("models:/", "runs:/")
 
 UNTRUSTED_PICKLE = (
     "model file {path!r} is a pickle/joblib file: loading it runs arbitrary code from the file. "
@@ -288,16 +293,33 @@ def adapt(model: Any, *, output: ModelOutput = "auto") -> ModelAdapter:
     return _adapters.make_adapter(model, output)
 
 
+def is_mlflow_uri(value: object) -> bool:
+    """Whether ``value`` is an MLflow ``models:/`` or ``runs:/`` URI rather than a file path."""
+    return isinstance(value, str) and value.startswith(MLFLOW_SCHEMES)
+
+
 @dataclass(frozen=True)
 class LoadedModel:
+    """A loaded model: ``path`` is the file or the MLflow URI; ``details`` are what the report's
+    model section records about its origin (for MLflow: source, uri, flavour, run id, version)."""
+
     adapter: ModelAdapter
     path: str
     sha256: str
     format: str
+    details: dict[str, Scalar] = field(default_factory=dict)
 
 
-def load_model(path: Path, *, trust: bool = False, output: ModelOutput = "auto") -> LoadedModel:
-    """Load a model file safely (see the module docstring for formats, trust and ``output``)."""
+def load_model(
+    path: Path | str, *, trust: bool = False, output: ModelOutput = "auto"
+) -> LoadedModel:
+    """Load a model file or an MLflow model URI safely (see the module docstring for formats,
+    trust and ``output``)."""
+    if is_mlflow_uri(path):
+        from rulecheck.engines import _mlflow  # it imports this module
+
+        return _mlflow.load_mlflow_model(str(path), trust=trust, output=output)
+    path = Path(path)
     if not path.is_file():
         raise InputError(f"model file {str(path)!r} does not exist", subject="model")
     suffix = path.suffix.lower()
@@ -358,19 +380,21 @@ def _optional(package: str, path: Path) -> Any:
     return importlib.import_module(package)
 
 
-def _load_skops(path: Path, trust: bool) -> Any:
+def _load_skops(path: Path, trust: bool, *, shown: str | None = None) -> Any:
+    """Load a skops file; ``shown`` names it in messages (default: its path)."""
     import skops.io
 
+    name = shown if shown is not None else str(path)
     try:
         untrusted = list(skops.io.get_untrusted_types(file=path))
     except Exception as exc:  # a corrupt archive raises zipfile/json errors
-        raise InputError(f"cannot read skops model {str(path)!r}: {exc}", subject="model") from None
+        raise InputError(f"cannot read skops model {name!r}: {exc}", subject="model") from None
     refused = sorted(t for t in untrusted if t.split(".", 1)[0] not in TRUSTED_MODULES)
     if refused and not trust:
         raise UntrustedModelError(
-            UNTRUSTED_TYPES.format(path=str(path), types=", ".join(refused)), subject="model"
+            UNTRUSTED_TYPES.format(path=name, types=", ".join(refused)), subject="model"
         )
     try:
         return skops.io.load(path, trusted=untrusted)
     except Exception as exc:  # skops raises a variety of errors for broken files
-        raise InputError(f"cannot load skops model {str(path)!r}: {exc}", subject="model") from None
+        raise InputError(f"cannot load skops model {name!r}: {exc}", subject="model") from None

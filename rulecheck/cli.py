@@ -1,9 +1,11 @@
 """The ``rulecheck`` command line.
 
-Commands: ``check`` (run a policy, exit code for CI), ``report`` (re-render a saved JSON report
-in another format, without data, models or heavy imports), ``validate`` (check policy files
-without touching data; imports neither numpy nor pandas), ``list-rules``, ``explain KIND`` and
-``schema`` (JSON Schema of the policy format, for editors).
+Commands: ``check`` (run a policy, exit code for CI; ``--replay`` re-runs a property rule's
+counterexample), ``report`` (re-render a saved JSON report in another format, without data,
+models or heavy imports), ``validate`` (check policy files without touching data; imports
+neither numpy nor pandas; ``--show-merged`` prints a policy with its ``extends`` resolved),
+``verify`` (a policy's unit tests), ``list-rules``, ``list-packs``, ``explain KIND`` or
+``explain builtin:PACK`` and ``schema`` (JSON Schema of the policy format, for editors).
 
 Exit codes: 0 every rule passed; 1 a rule failed; 2 policy or input error, or any ERROR verdict;
 3 internal error (a bug: please report it with the traceback); 130 interrupted (Ctrl-C).

@@ -322,8 +322,9 @@ class _Builder:
         else:
             try:
                 value = self.loader.construct_object(node, deep=True)
-            except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
-                # e.g. `!!int abc`, `!!bool maybe`, or an integer of more than 4300 digits.
+            except (ValueError, KeyError, IndexError, TypeError, OverflowError, yaml.YAMLError):
+                # e.g. `!!int abc`, an empty `!!int`, `!!bool maybe`, or an integer of more than
+                # 4300 digits.
                 raise self.error(
                     node,
                     f"cannot read {_short_tag(node.tag)} value {_clip(node.value)}: quote it "

@@ -111,6 +111,8 @@ def test_nan_and_inf_bounds_are_refused(bound: str) -> None:
         ("&a [*a]", "yaml_alias"),
         ("1" * 5000, "yaml_value"),
         ("!!bool maybe", "yaml_value"),
+        ("!!int", "yaml_value"),  # an empty tagged int: PyYAML raised IndexError (fuzz found)
+        ("!!float", "yaml_value"),
     ],
 )
 def test_unsupported_yaml_is_refused_at_its_position(value: str, kind: str) -> None:
@@ -255,3 +257,12 @@ def test_huge_integers_do_not_crash_float_conversion(
     assert code == 2, out + err  # ERROR verdicts: the labels and group never occur
     assert "Traceback" not in err
     assert "never occurs" in out
+
+
+def test_an_empty_tagged_key_is_a_located_error() -> None:
+    """`? !!int` (an explicit key, tagged, empty): found by the policy fuzzer as exit 3."""
+    with pytest.raises(PolicyError) as caught:
+        policy_from_text("? !!int\nversion: 1\n", "p.yaml")
+    (problem,) = caught.value.problems
+    assert problem.type == "yaml_value"
+    assert (problem.span.line, problem.span.column) == (1, 3)

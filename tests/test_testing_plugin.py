@@ -315,6 +315,9 @@ def test_rulecheck_skips_yaml_that_names_no_inputs(pytester: pytest.Pytester) ->
     )
     pytester.makefile(".yml", config="steps: [build, test]\n")
     pytester.makefile(".yaml", broken="key: [unclosed\n")
+    # PyYAML itself raises IndexError on an empty tagged key (found when a stray file like this
+    # sat in the rootdir of a CI run): still not a policy, still no error.
+    pytester.makefile(".yaml", odd="? !!int\nversion: 1\n")
     result = pytester.runpytest(*PLUGIN, "--rulecheck")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 

@@ -357,7 +357,7 @@ def _names_its_inputs(path: Path) -> bool:
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except Exception:  # noqa: BLE001  # PyYAML raises IndexError etc. on odd input (`? !!int`)
+    except Exception:  # PyYAML raises IndexError etc. on odd input (`? !!int`)
         return False  # not readable as YAML: not a policy to collect
     if not isinstance(data, dict) or "version" not in data or "rules" not in data:
         return False

@@ -420,6 +420,7 @@ def replay(
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     from rulecheck.rules import PROPERTY_RULES
+    from rulecheck.rules._properties import example as property_example
 
     rules = {r.id: r for r in policy.rules if isinstance(r, PROPERTY_RULES)}
     if rule_id not in rules:
@@ -452,15 +453,9 @@ def replay(
         rule.spec(), dict(example.row), context.targets.features(), context.targets.predict_frame
     )
     now = None
-    if found is not None:
-        now = Example(
-            row=found.row,
-            changed=found.changed,
-            before=found.before,
-            after=found.after,
-            source=example.source,
-            row_index=example.row_index,
-            seed=example.seed,
+    if found is not None:  # the saved example's provenance, today's outputs
+        now = replace(
+            property_example(found, example.source, example.seed), row_index=example.row_index
         )
     return Replayed(rule_id, example, now)
 

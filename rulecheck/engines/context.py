@@ -467,7 +467,7 @@ class DataContext:
             notes: tuple[str, ...] = ()
             if settings.method == "analytic":
                 if metric == "roc_auc" and weights is None:
-                    return Closed("delong", delong_estimate(y, scores, len(y)), len(y))
+                    return Closed("delong", delong_estimate(y, scores), len(y))
                 why = "sample weights" if metric == "roc_auc" else "log_loss has no closed form"
                 notes = (f"Analytic interval not available ({why}): bootstrap used.",)
             pw = self._poisson(settings.replicates, settings.seed)

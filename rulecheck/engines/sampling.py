@@ -479,7 +479,7 @@ def _katz(k1: float, n1: float, k2: float, n2: float) -> Callable[[float], tuple
 
 
 def delong_estimate(
-    y_true: npt.NDArray[np.bool_], scores: FloatArray, n: int
+    y_true: npt.NDArray[np.bool_], scores: FloatArray
 ) -> Callable[[float], tuple[float, float]]:
     """DeLong's interval of the ROC AUC (unweighted)."""
 

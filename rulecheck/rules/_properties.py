@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from rulecheck._measures import Counterexample, PropertySpec
-from rulecheck.rules._base import EvalContext, Measurement, MissingMode, RuleBase, at_most, fmt
+from rulecheck.rules._base import EvalContext, Measurement, MissingMode, at_most, fmt
 from rulecheck.rules._groups import group_label
 from rulecheck.verdict import Check, Example, GroupValue, Scalar
 
@@ -79,7 +79,6 @@ def example(found: Counterexample, source: str, seed: int | None = None) -> Exam
 
 
 def measure_property(
-    rule: RuleBase,
     options: PropertyOptions,
     ctx: EvalContext,
     spec: PropertySpec,

@@ -123,7 +123,6 @@ class Counterfactual(PropertyOptions, RuleBase):
         what = "flip rate" if spec.output == "decision" else "share of rows changing score"
         return measure_property(
             self,
-            self,
             ctx,
             spec,
             rate_bound="max_flip_rate",

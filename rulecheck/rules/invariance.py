@@ -108,7 +108,6 @@ class Invariance(PropertyOptions, RuleBase):
         what = "score change" if self.output == "score" else "decision flip"
         return measure_property(
             self,
-            self,
             ctx,
             self.spec(),
             rate_bound="max_violation_rate",

@@ -80,7 +80,6 @@ class Monotonic(PropertyOptions, RuleBase):
         word = "decreases" if self.direction == "increasing" else "increases"
         return measure_property(
             self,
-            self,
             ctx,
             self.spec(),
             rate_bound="max_violation_rate",

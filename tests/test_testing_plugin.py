@@ -405,3 +405,15 @@ def test_collecting_policy_files_imports_no_numpy_pandas_or_shap(
     out = _run(code)
     assert "heavy: []" in out
     assert "<RuleItem dp-tight>" in out
+
+
+def test_importing_the_plugin_imports_nothing_heavy() -> None:
+    # pytest loads the plugin (entry point pytest11) in every test run of every project where
+    # rulecheck is installed: it must not import pydantic, numpy, pandas or the engines.
+    code = (
+        "import sys, rulecheck.testing\n"
+        "heavy = ('pydantic', 'numpy', 'pandas', 'sklearn', 'shap', 'rulecheck.policy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -119,7 +119,11 @@ class GroupValue:
     ``value`` is None exactly when ``undefined`` is true (e.g. TPR of a group without positives).
     ``excluded`` groups (smaller than ``min_group_size``) are reported but not compared.
     ``baseline_value`` is the baseline model's figure when a baseline is compared; ``metric``
-    names the metric when a rule reports several (equalized_odds).
+    names the metric when a rule reports several (equalized_odds). ``ratio`` is the group's
+    value divided by the value the rule's ratio bounds compare with (its ``reference_group``,
+    the overall value, or else the highest compared group): the impact ratio of a four-fifths
+    or NYC Local Law 144 audit. It is set only by rules with a ratio bound, and None for groups
+    that are excluded or undefined.
     """
 
     group: tuple[tuple[str, Scalar], ...]
@@ -132,6 +136,7 @@ class GroupValue:
     weight: float | None = None  # total sample weight of the group, when weighted
     support: int | None = None  # rows in the metric's denominator (negatives for an FPR)
     interval: Interval | None = None
+    ratio: float | None = None
 
     def label(self) -> str:
         return ", ".join(f"{name}={value}" for name, value in self.group) or "overall"
@@ -154,6 +159,8 @@ class GroupValue:
             out["support"] = self.support
         if self.interval is not None:
             out["interval"] = self.interval.to_dict()
+        if self.ratio is not None:
+            out["ratio"] = self.ratio
         return out
 
 
@@ -651,6 +658,7 @@ def _group_from(data: Mapping[str, Any]) -> GroupValue:
         weight=data.get("weight"),
         support=data.get("support"),
         interval=_interval_from(data.get("interval")),
+        ratio=data.get("ratio"),
     )
 
 

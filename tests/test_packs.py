@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -72,3 +73,75 @@ params: {sex_column: sex, race_column: race, min_category_size: 2}
     assert set(groups) == {"A", "B", "C"}  # the published table lists every category
     assert groups["C"].excluded
     assert not groups["A"].excluded
+
+
+def ll144_by_hand(
+    data: pd.DataFrame, columns: list[str], min_size: int
+) -> dict[tuple[str, ...], tuple[int, float, float | None]]:
+    """6 RCNY § 5-301 by hand: per category its count, selection rate and impact ratio (its rate
+    / the most selected category's), categories under ``min_size`` left out of the ratios."""
+    known = data.dropna(subset=columns)
+    figures = {}
+    rates = known.groupby(columns)["selected"].agg(["size", "mean"])
+    top = rates.loc[rates["size"] >= min_size, "mean"].max()
+    for key, row in rates.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        ratio = row["mean"] / top if row["size"] >= min_size else None
+        figures[tuple(str(k) for k in key)] = (int(row["size"]), float(row["mean"]), ratio)
+    return figures
+
+
+def test_nyc_ll144_publishes_every_required_figure_as_computed_by_hand() -> None:
+    # Every figure § 5-301 asks a bias audit to publish, per category of sex, of race/ethnicity
+    # and of their intersection: the number of candidates, the selection rate and the impact
+    # ratio; categories under 2% reported without a ratio; candidates of unknown category counted.
+    rng = np.random.default_rng(7)
+    n = 5000
+    race = rng.choice(
+        ["White", "Black", "Hispanic", "Asian", "Native American"],
+        size=n,
+        p=[0.5, 0.2, 0.19, 0.1, 0.01],
+    ).astype(object)
+    race[rng.random(n) < 0.03] = None  # unknown category
+    sex = rng.choice(["Female", "Male"], size=n)
+    rate = {"White": 0.5, "Black": 0.35, "Hispanic": 0.4, "Asian": 0.55, "Native American": 0.3}
+    p = np.array([rate.get(r, 0.45) for r in race]) * np.where(sex == "Female", 0.9, 1.0)
+    data = pd.DataFrame({"sex": sex, "race": race, "selected": (rng.random(n) < p).astype(int)})
+    min_size = int(0.02 * n)
+    policy = f"""\
+version: 1
+name: audit
+extends: [builtin:nyc-ll144]
+params: {{sex_column: sex, race_column: race, min_category_size: {min_size}}}
+"""
+    report = rulecheck.evaluate(policy, data, prediction="selected")
+    unknown = int(data["race"].isna().sum())
+    for rule_id, columns in (
+        ("ll144-impact-ratio-sex", ["sex"]),
+        ("ll144-impact-ratio-race", ["race"]),
+        ("ll144-impact-ratio-intersectional", ["sex", "race"]),
+    ):
+        verdict = next(v for v in report.verdicts if v.rule_id == rule_id)
+        expected = ll144_by_hand(data, columns, min_size)
+        got = {tuple(str(v) for _, v in g.group): g for g in verdict.groups}
+        assert set(got) == set(expected), rule_id
+        for key, (count, selection_rate, ratio) in expected.items():
+            group = got[key]
+            assert group.n == count
+            assert group.value == pytest.approx(selection_rate, abs=1e-12)
+            assert group.excluded == (ratio is None)
+            if ratio is None:
+                assert group.ratio is None
+            else:
+                assert group.ratio == pytest.approx(ratio, abs=1e-12)
+        ratios = [r for _, _, r in expected.values() if r is not None]
+        assert verdict.value == pytest.approx(min(ratios), abs=1e-12)
+        if "race" in columns:
+            assert any(f"{unknown} rows" in note for note in verdict.notes), verdict.notes
+        # The JSON a reviewer publishes from carries the same figures.
+        dumped = {
+            tuple(str(v) for v in g["group"].values()): g for g in verdict.to_dict()["groups"]
+        }
+        assert all(
+            ("ratio" in dumped[key]) == (r is not None) for key, (_, _, r) in expected.items()
+        )

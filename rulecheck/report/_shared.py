@@ -114,8 +114,8 @@ def _group_note(group: GroupValue) -> str:
 
 
 def group_table(groups: tuple[GroupValue, ...]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the per-group figures; optional columns (metric, support, interval,
-    baseline, excluded/undefined) appear only when some group has them."""
+    """Header and rows of the per-group figures; optional columns (metric, support, ratio,
+    interval, baseline, excluded/undefined) appear only when some group has them."""
     metrics = {g.metric for g in groups if g.metric is not None}
     columns: list[tuple[str, bool]] = [
         ("group", True),
@@ -123,6 +123,7 @@ def group_table(groups: tuple[GroupValue, ...]) -> tuple[list[str], list[list[st
         ("n", True),
         ("support", any(g.support is not None for g in groups)),
         ("value", True),
+        ("ratio", any(g.ratio is not None for g in groups)),
         ("interval", any(g.interval is not None for g in groups)),
         ("baseline", any(g.baseline_value is not None for g in groups)),
         ("note", any(g.excluded or g.undefined for g in groups)),
@@ -139,6 +140,7 @@ def _group_cell(group: GroupValue, column: str) -> str:
         "n": lambda: str(group.n),
         "support": lambda: "" if group.support is None else str(group.support),
         "value": lambda: "undefined" if group.undefined else num(group.value),
+        "ratio": lambda: "" if group.ratio is None else num(group.ratio),
         "interval": lambda: "" if group.interval is None else group.interval.describe(),
         "baseline": lambda: num(group.baseline_value) if group.baseline_value is not None else "",
         "note": lambda: _group_note(group),

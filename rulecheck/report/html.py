@@ -1,7 +1,7 @@
 """HTML report: one self-contained page (inline CSS and SVG plots; no script, no external URL).
 
 A header with the provenance and the gate, a summary table linking to one section per rule, and
-per rule its message, bounds, plot, notes, info and YAML source. Plots need matplotlib (the
+per rule its message, bounds, plot, the plot's figures as a table, notes, info and YAML source. Plots need matplotlib (the
 ``rulecheck[html]`` extra), imported only when this renderer runs. The page prints one rule per
 page and never tells anything by colour alone: statuses are words, plots have legends and labels.
 The output is deterministic: the same report gives the same bytes.
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from rulecheck.errors import InputError
 from rulecheck.report._shared import CHANGE_BOUNDS as _CHANGE_BOUNDS
+from rulecheck.report._shared import feature_table, group_table
 from rulecheck.report._shared import num as _num
 from rulecheck.report._shared import setting as _setting
 from rulecheck.verdict import Check, Interval, Report, Scalar, Status, Verdict
@@ -199,6 +200,37 @@ def _checks(checks: tuple[Check, ...]) -> str:
     )
 
 
+_NUMERIC = frozenset({"n", "support", "value", "ratio", "baseline", "rank"})
+
+
+def _table(title: str, header: list[str], rows: list[list[str]], css: str) -> str:
+    """A data table under its own heading: every figure of the plot above, in words and numbers
+    (what a reviewer copies into an audit report, and what a screen reader reads)."""
+    head = "".join(f'<th scope="col">{_e(name)}</th>' for name in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{_e(cell)}</td>' if name in _NUMERIC else f"<td>{_e(cell)}</td>"
+            for name, cell in zip(header, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<h3>{_e(title)}</h3>\n<table class="{css}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>\n"
+    )
+
+
+def _figures(verdict: Verdict) -> str:
+    """The per-group (or per-feature) figures as a table."""
+    if verdict.groups:
+        return _table("Groups", *group_table(verdict.groups), "groups")
+    if verdict.features:
+        return _table("Features", *feature_table(verdict.features), "features")
+    return ""
+
+
 def _plot(verdict: Verdict, index: int) -> str:
     """The rule's plot as a figure with an inline SVG, or "" where there is nothing to draw."""
     from rulecheck.report import _html_plots as plots
@@ -263,6 +295,7 @@ def _rule(verdict: Verdict, index: int) -> str:
         _dl(facts),
         _checks(v.checks),
         _plot(v, index),
+        _figures(v),
     ]
     if v.baseline is not None:
         b = v.baseline

@@ -345,6 +345,8 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
 
     checks.extend(_absolute(metric, eligible, label_of, bounds))
     checks = [(_with_cases(check, stat, table), stat) for check, stat in checks]
+    if bounds.min_ratio is not None or bounds.max_ratio is not None:
+        groups = _with_ratios(groups, indices, eligible, table, ref_index, options)
     # The rule's value is the unchecked quantity where there is one, else the first bound's.
     first = next((c for c in checks if c[0].bound in bounds.unchecked), checks[0])
     kept = [c for c in checks if c[0].bound not in bounds.unchecked]
@@ -361,6 +363,34 @@ def compare_groups(table: GroupTable, options: GroupOptions, bounds: Bounds) -> 
             _estimator(table, GroupStatistic("value", (i,), deciding=(i,))) for i in indices
         ),
     )
+
+
+def _with_ratios(
+    groups: list[GroupValue],
+    indices: Sequence[int],
+    eligible: Sequence[tuple[int, float]],
+    table: GroupTable,
+    ref_index: int | None,
+    options: GroupOptions,
+) -> list[GroupValue]:
+    """Each compared group's ratio to what the ratio bounds compare with: the reference group,
+    the overall value, or the highest compared group (an impact ratio). Excluded and undefined
+    groups get none; nor does any group when that value is 0 (the bound raised already)."""
+    if ref_index is not None:
+        denominator = table.values[ref_index]
+    elif options.relative_to == "overall":
+        denominator = table.overall
+    else:
+        denominator = max(value for _, value in eligible)
+    if not denominator:
+        return groups
+    compared = {i for i, _ in eligible} | ({ref_index} if ref_index is not None else set())
+    return [
+        replace(group, ratio=group.value / denominator)
+        if i in compared and group.value is not None
+        else group
+        for i, group in zip(indices, groups, strict=True)
+    ]
 
 
 # A check and the formula of its value over the groups (for joint resampling).

@@ -3,6 +3,7 @@ a real browser without errors or network requests."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import pytest
 
 from rulecheck.errors import InputError
 from rulecheck.report import html as html_report
+from rulecheck.report._shared import num
 from rulecheck.verdict import (
     BaselineChange,
     Check,
@@ -205,6 +207,17 @@ def test_page_is_self_contained_complete_and_well_formed(
         assert found[section_id].count("<svg") == (1 if plotted(verdict) else 0), verdict.rule_id
         if verdict.source is not None and verdict.source.text:
             assert verdict.source.where() in found[section_id]
+        # The plotted figures are in a table too: every group's label, n and impact ratio.
+        for group in verdict.groups:
+            row = re.search(
+                rf"<tr><td>{re.escape(html.escape(group.label()))}</td>.*?</tr>", found[section_id]
+            )
+            assert row is not None, (verdict.rule_id, group.label())
+            assert f'<td class="num">{group.n}</td>' in row.group(0)
+            if group.ratio is not None:
+                assert f'<td class="num">{num(group.ratio)}</td>' in row.group(0)
+        for feature in verdict.features:
+            assert f"<td>{html.escape(feature.feature)}</td>" in found[section_id]
     assert ("Gate PASSED" if report.passed else "Gate FAILED") in page
     assert f"exit code {int(report.exit_code())}" in page
     for svg in re.findall(r"<svg\b.*?</svg>", page, flags=re.S):

@@ -259,3 +259,44 @@ def test_evaluate_stays_callable_after_its_module_is_imported() -> None:
     assert callable(rulecheck.evaluate)
     for _ in range(2):
         assert run("id: dp, kind: demographic_parity, by: g, min_group_size: 1").verdicts
+
+
+def ratios(verdict: Verdict) -> dict[str, float | None]:
+    return {str(g.group[0][1]): g.ratio for g in verdict.groups}
+
+
+def test_each_group_ratio_is_to_the_reference_group() -> None:
+    (v,) = run(
+        "id: x, kind: disparate_impact, by: g, reference_group: r, min_group_size: 1"
+    ).verdicts
+    # selection rates a 0.75, b 0.25, c 1.0, r 0.5 (reference)
+    assert ratios(v) == {"a": 1.5, "b": 0.5, "c": 2.0, "r": 1.0}
+    assert v.value == 0.5  # the worst ratio, the reference itself excluded
+
+
+def test_each_group_ratio_is_to_the_highest_group_without_a_reference() -> None:
+    (v,) = run("id: x, kind: disparate_impact, by: g, min_group_size: 3").verdicts
+    # c (n=2) is excluded: the highest compared group is a (0.75)
+    assert ratios(v) == {"a": 1.0, "b": 0.25 / 0.75, "c": None, "r": 0.5 / 0.75}
+
+
+def test_each_group_ratio_is_to_the_overall_value_with_relative_to_overall() -> None:
+    (v,) = run(
+        "id: x, kind: group_metric, metric: selection_rate, by: g, relative_to: overall, min_ratio: 0.1,"
+        " min_group_size: 1"
+    ).verdicts
+    overall = 8 / 14
+    assert ratios(v) == pytest.approx(
+        {"a": 0.75 / overall, "b": 0.25 / overall, "c": 1.0 / overall, "r": 0.5 / overall}
+    )
+
+
+def test_undefined_groups_and_rules_without_ratio_bounds_have_no_ratio() -> None:
+    (v,) = run(
+        "id: x, kind: group_metric, metric: true_positive_rate, by: g, min_ratio: 0.1, min_group_size: 1"
+    ).verdicts
+    assert ratios(v)["c"] is None  # TPR undefined: no positives
+    (d,) = run(
+        "id: d, kind: demographic_parity, by: g, max_difference: 1, min_group_size: 1"
+    ).verdicts
+    assert set(ratios(d).values()) == {None}

@@ -2,7 +2,7 @@
 
 A policy may extend others: ``extends: [builtin:four-fifths, ../org/base.yaml]``. The parents
 are loaded (recursively; paths relative to the extending file, ``builtin:NAME`` from the packs
-shipped in ``rulecheck/packs/``) and merged in order, then the policy itself on top:
+shipped with rulecheck: ``policies/`` in the repository, ``rulecheck/packs/`` in the wheel) and merged in order, then the policy itself on top:
 
 - rules: the parents' rules in order, then the policy's; a rule whose ``id`` is inherited is a
   policy error unless it says ``override: true``, which replaces the inherited rule in place
@@ -36,7 +36,16 @@ from rulecheck.errors import PolicyError, PolicyProblem
 
 __all__ = ["PACKS_DIR", "Composed", "compose", "pack_names", "pack_path"]
 
-PACKS_DIR = FsPath(__file__).parent / "packs"
+
+
+def _packs_dir() -> FsPath:
+    """Where the built-in packs are: ``rulecheck/packs/`` in an installed wheel (the build
+    copies ``policies/`` there), the repository's ``policies/`` in a source checkout."""
+    installed = FsPath(__file__).parent / "packs"
+    return installed if installed.is_dir() else FsPath(__file__).parents[1] / "policies"
+
+
+PACKS_DIR = _packs_dir()
 BUILTIN = "builtin:"
 _PLACEHOLDER = re.compile(r"\$\{params\.([A-Za-z_][A-Za-z0-9_]*)\}")
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -64,7 +73,7 @@ class Composed:
 
 
 def pack_names() -> list[str]:
-    """The built-in packs: ``builtin:<name>`` for each ``rulecheck/packs/<name>.yaml``."""
+    """The built-in packs: ``builtin:<name>`` for each ``policies/<name>.yaml``."""
     return sorted(p.stem for p in PACKS_DIR.glob("*.yaml"))
 
 

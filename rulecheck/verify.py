@@ -3,7 +3,7 @@
 A test file names a policy and lists cases, each a tiny dataset and the status every named
 rule must reach on it::
 
-    policy: ../../rulecheck/packs/four-fifths.yaml   # or builtin:four-fifths, or policy_text: |
+    policy: ../../policies/four-fifths.yaml   # or builtin:four-fifths, or policy_text: |
     params: {group_column: g}                        # optional: extends the policy with these
     cases:
       - name: ratio-below-0.8-fails

@@ -145,3 +145,39 @@ params: {{sex_column: sex, race_column: race, min_category_size: {min_size}}}
         assert all(
             ("ratio" in dumped[key]) == (r is not None) for key, (_, _, r) in expected.items()
         )
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_pack(tmp_path: Path) -> None:
+    # The packs live in policies/ in the repository; the wheel carries them in rulecheck/packs/,
+    # where an installed rulecheck finds them.
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("rulecheck-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for pack in pack_names():
+        shipped = f"rulecheck/packs/{pack}.yaml"
+        assert shipped in names, shipped
+        assert (
+            zipfile.ZipFile(wheel).read(shipped)
+            == (root / "policies" / f"{pack}.yaml").read_bytes()
+        )

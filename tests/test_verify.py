@@ -9,7 +9,7 @@ import pytest
 from rulecheck.cli import main
 from rulecheck.policy import load_policy
 
-FOUR_FIFTHS = Path(__file__).parent.parent / "rulecheck" / "packs" / "four-fifths.yaml"
+FOUR_FIFTHS = Path(__file__).parent.parent / "policies" / "four-fifths.yaml"
 
 PASSING = f"""\
 policy: {FOUR_FIFTHS}

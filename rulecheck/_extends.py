@@ -37,7 +37,6 @@ from rulecheck.errors import PolicyError, PolicyProblem
 __all__ = ["PACKS_DIR", "Composed", "compose", "pack_names", "pack_path"]
 
 
-
 def _packs_dir() -> FsPath:
     """Where the built-in packs are: ``rulecheck/packs/`` in an installed wheel (the build
     copies ``policies/`` there), the repository's ``policies/`` in a source checkout."""

@@ -17,14 +17,23 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from rulecheck._intervals import IntervalSettings, decision_p_value, holm
-from rulecheck._measures import same_value
+from rulecheck._measures import Condition, same_value
+from rulecheck.engines.aggregate import (
+    DEFAULT_SAMPLE_ROWS,
+    AggregateContext,
+    LossKey,
+    Plan,
+    Setup,
+    build_contexts,
+    collect,
+)
 from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
@@ -49,7 +58,12 @@ from rulecheck.rules._base import (
 from rulecheck.rules._where import where_conditions
 from rulecheck.verdict import Example, Report, Scalar, Status, Verdict, Waiver
 
-__all__ = ["Replayed", "evaluate", "replay"]
+__all__ = ["ENGINES", "Engine", "Replayed", "evaluate", "replay"]
+
+Engine = Literal["auto", "memory", "stream", "dask"]
+ENGINES: tuple[Engine, ...] = ("auto", "memory", "stream", "dask")
+# What rules are measured against: the rows in memory, or the cells of one pass.
+Context = DataContext | AggregateContext
 
 _VERSIONED = (
     "rulecheck",
@@ -91,6 +105,10 @@ def evaluate(
     csv: CsvOptions | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     today: date | None = None,
+    engine: Engine = "auto",
+    sample_rows: int | None = None,
+    batch_rows: int | None = None,
+    scheduler: str | None = None,
 ) -> Report:
     """Evaluate every rule of ``policy`` and return the :class:`Report`.
 
@@ -124,6 +142,16 @@ def evaluate(
         done and the number of rules; the CLI draws a progress bar with it.
     today : the date the policy's waivers (``exceptions``) are judged against, recorded as
         :attr:`Report.today`; default: ``datetime.date.today()``. Fix it for reproducible runs.
+    engine : ``"memory"`` reads the data into one DataFrame; ``"stream"`` reads Parquet (a file,
+        a directory or a glob) in batches of ``batch_rows`` and keeps per-group counts and sums
+        (docs/scale.md); ``"dask"`` computes them on a Dask cluster from a
+        ``dask.dataframe.DataFrame``. ``"auto"`` (default): ``"dask"`` for a Dask DataFrame,
+        ``"stream"`` for a directory or a glob, else ``"memory"``.
+    sample_rows : with ``"stream"`` and ``"dask"``, the size of the seeded sample that rules
+        needing rows (roc_auc, attributions, proxies, property rules) use (default 100,000).
+    batch_rows : rows per batch with ``"stream"`` (default 262,144).
+    scheduler : with ``"dask"``, the address of a Dask scheduler (``tcp://host:8786``); default:
+        the current client or Dask's default scheduler.
 
     Examples
     --------
@@ -166,32 +194,78 @@ def evaluate(
     baseline_info: dict[str, Scalar] = {}
     tell = progress or (lambda step, done, total: None)
     total = len(policy.rules)
+    baseline_spec = replace(
+        spec,
+        prediction=_pick(baseline_prediction, target.baseline_prediction),
+        score=_pick(baseline_score, target.baseline_score),
+    )
+    arrays = (predictions, scores, weights, baseline_predictions, baseline_scores)
+    context: Context
+    baseline_context: Context | None
     try:
-        tell("reading data", 0, total)
-        frame = _resolve_data(data, target.data, base, data_info, _csv(csv, target.csv))
-        frame, kept = _select_rows(frame, target, data_info)
-        if kept is not None:
-            predictions, scores, weights, baseline_predictions, baseline_scores = (
-                None if a is None else np.asarray(a)[kept]
-                for a in (predictions, scores, weights, baseline_predictions, baseline_scores)
+        chosen = _engine(engine, data, target.data, base)
+        if chosen != "memory":
+            if any(a is not None for a in arrays):
+                raise InputError(
+                    f"the {chosen} engine reads predictions, scores and weights from columns: "
+                    "arrays (predictions=, scores=, sample_weight=) need engine='memory'",
+                    subject="engine",
+                )
+            tell("loading models", 0, total)
+            adapter = _resolve_model(
+                model,
+                None if explicit else target.model,
+                base,
+                trust_model,
+                model_info,
+                target.model_output,
             )
-        tell("loading models", 0, total)
-        adapter = _resolve_model(
-            model,
-            None if explicit else target.model,
-            base,
-            trust_model,
-            model_info,
-            target.model_output,
-        )
-        baseline_adapter = _resolve_model(
-            baseline,
-            None if baseline_explicit else target.baseline,
-            base,
-            trust_model,
-            baseline_info,
-            target.model_output,
-        )
+            baseline_adapter = _resolve_model(
+                baseline,
+                None if baseline_explicit else target.baseline,
+                base,
+                trust_model,
+                baseline_info,
+                target.model_output,
+            )
+            tell("reading data", 0, total)
+            context, baseline_context = _aggregate(
+                policy,
+                data,
+                chosen,
+                Setup(
+                    plan=_plan(policy, sample_rows),
+                    spec=spec,
+                    model=adapter,
+                    baseline_spec=baseline_spec,
+                    baseline_model=baseline_adapter,
+                    losses=loss_registry,
+                    dtypes=dict(target.dtypes or {}),
+                    where=where_conditions(target.where),
+                ),
+                data_info,
+                batch_rows,
+                scheduler,
+            )
+        else:
+            context, baseline_context, adapter, baseline_adapter = _in_memory(
+                policy,
+                data,
+                arrays,
+                spec,
+                baseline_spec,
+                model,
+                baseline,
+                explicit,
+                baseline_explicit,
+                trust_model,
+                loss_registry,
+                csv,
+                data_info,
+                model_info,
+                baseline_info,
+                tell,
+            )
     except InputError as exc:
         return _report(
             policy,
@@ -202,46 +276,6 @@ def evaluate(
             strict,
             today,
         )
-    context = DataContext(
-        frame,
-        spec,
-        model=adapter,
-        predictions=predictions,
-        scores=scores,
-        sample_weight=weights,
-        losses=loss_registry,
-        attribution=policy.attribution,
-        feature_groups=policy.feature_groups,
-    )
-    baseline_spec = replace(
-        spec,
-        prediction=_pick(baseline_prediction, target.baseline_prediction),
-        score=_pick(baseline_score, target.baseline_score),
-    )
-    has_baseline = (
-        baseline_adapter is not None
-        or baseline_predictions is not None
-        or baseline_scores is not None
-        or baseline_spec.prediction is not None
-        or baseline_spec.score is not None
-    )
-    baseline_context = (
-        DataContext(
-            frame,
-            baseline_spec,
-            model=baseline_adapter,
-            predictions=baseline_predictions,
-            scores=baseline_scores,
-            sample_weight=weights,
-            losses=loss_registry,
-            attribution=policy.attribution,
-            feature_groups=policy.feature_groups,
-        )
-        if has_baseline
-        else None
-    )
-    if baseline_context is not None:
-        context.pair_with(baseline_context)  # baseline changes resample the same rows
     for_all = baseline_for_all if baseline_for_all is not None else target.baseline_for_all
     outcomes: list[Verdict | _Measured] = []
     for done, rule in enumerate(policy.rules):
@@ -289,6 +323,239 @@ def evaluate(
             if value is not None:
                 model_info[key] = value
     return _report(policy, verdicts, data_info, model_info, (), strict, today)
+
+
+def _in_memory(
+    policy: Policy,
+    data: Any,
+    arrays: tuple[npt.ArrayLike | None, ...],
+    spec: TargetSpec,
+    baseline_spec: TargetSpec,
+    model: Any,
+    baseline: Any,
+    explicit: bool,
+    baseline_explicit: bool,
+    trust_model: bool,
+    loss_registry: LossRegistry | None,
+    csv: CsvOptions | None,
+    data_info: dict[str, Scalar],
+    model_info: dict[str, Scalar],
+    baseline_info: dict[str, Scalar],
+    tell: Callable[[str, int, int], None],
+) -> tuple[DataContext, DataContext | None, ModelAdapter | None, ModelAdapter | None]:
+    """The in-memory engine's contexts: the data read into one frame, the models loaded."""
+    target = policy.target or Target()
+    base = policy.base_dir
+    total = len(policy.rules)
+    tell("reading data", 0, total)
+    frame = _resolve_data(data, target.data, base, data_info, _csv(csv, target.csv))
+    frame, kept = _select_rows(frame, target, data_info)
+    if kept is not None:
+        arrays = tuple(None if a is None else np.asarray(a)[kept] for a in arrays)
+    predictions, scores, weights, baseline_predictions, baseline_scores = arrays
+    tell("loading models", 0, total)
+    adapter = _resolve_model(
+        model,
+        None if explicit else target.model,
+        base,
+        trust_model,
+        model_info,
+        target.model_output,
+    )
+    baseline_adapter = _resolve_model(
+        baseline,
+        None if baseline_explicit else target.baseline,
+        base,
+        trust_model,
+        baseline_info,
+        target.model_output,
+    )
+    context = DataContext(
+        frame,
+        spec,
+        model=adapter,
+        predictions=predictions,
+        scores=scores,
+        sample_weight=weights,
+        losses=loss_registry,
+        attribution=policy.attribution,
+        feature_groups=policy.feature_groups,
+    )
+    has_baseline = (
+        baseline_adapter is not None
+        or baseline_predictions is not None
+        or baseline_scores is not None
+        or baseline_spec.prediction is not None
+        or baseline_spec.score is not None
+    )
+    baseline_context = (
+        DataContext(
+            frame,
+            baseline_spec,
+            model=baseline_adapter,
+            predictions=baseline_predictions,
+            scores=baseline_scores,
+            sample_weight=weights,
+            losses=loss_registry,
+            attribution=policy.attribution,
+            feature_groups=policy.feature_groups,
+        )
+        if has_baseline
+        else None
+    )
+    if baseline_context is not None:
+        context.pair_with(baseline_context)  # baseline changes resample the same rows
+    return context, baseline_context, adapter, baseline_adapter
+
+
+def _is_dask(data: object) -> bool:
+    """A dask.dataframe DataFrame, recognised without importing dask."""
+    return type(data).__module__.split(".")[0] in ("dask", "dask_expr")
+
+
+def _engine(engine: Engine, data: Any, default: str | None, base: Path) -> str:
+    """The engine that runs: ``engine``, or for ``auto`` the data's natural one."""
+    from rulecheck.engines.batches import is_dataset
+
+    if engine not in ENGINES:
+        raise InputError(
+            f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", subject="engine"
+        )
+    dask_data = _is_dask(data)
+    if engine == "auto":
+        if dask_data:
+            return "dask"
+        where = data if isinstance(data, str | Path) else None
+        if where is None and data is None and default is not None:
+            where = base / default
+        return "stream" if where is not None and is_dataset(where) else "memory"
+    if engine == "dask" and not dask_data and not isinstance(data, str | Path | None):
+        raise InputError(
+            "engine 'dask' needs a dask.dataframe.DataFrame or a Parquet path",
+            subject="engine",
+        )
+    if engine != "dask" and dask_data:
+        raise InputError(
+            f"a Dask DataFrame runs on engine 'dask', not {engine!r}", subject="engine"
+        )
+    if engine == "stream" and isinstance(data, pd.DataFrame):
+        raise InputError(
+            "engine 'stream' reads Parquet files; this data is already a DataFrame in memory "
+            "(use engine 'memory')",
+            subject="engine",
+        )
+    return engine
+
+
+def _plan(policy: Policy, sample_rows: int | None) -> Plan:
+    """What one pass over the data must keep for this policy's rules."""
+    keys: dict[str, None] = {}
+    slices: dict[tuple[Condition, ...], None] = {}
+    losses: dict[LossKey, None] = {}
+    for rule in policy.rules:
+        by, _ = rule.group_selection()
+        keys.update(dict.fromkeys(by))
+        keys.update(dict.fromkeys(getattr(rule, "by_columns", ())))
+        conditions = rule.conditions()
+        if conditions:
+            slices[conditions] = None
+        name = getattr(rule, "loss", None)
+        if isinstance(name, str):
+            params = getattr(rule, "params", None) or {}
+            losses[(name, tuple(sorted((k, float(v)) for k, v in params.items())))] = None
+    return Plan(
+        keys=tuple(keys),
+        slices=tuple(slices),
+        losses=tuple(losses),
+        sample_rows=DEFAULT_SAMPLE_ROWS if sample_rows is None else sample_rows,
+    )
+
+
+def _strings(value: Any) -> set[str]:
+    """Every string in a policy's data, mapping keys included (the column names it uses)."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return {s for k, v in value.items() for s in (*_strings(k), *_strings(v))}
+    if isinstance(value, list | tuple | set | frozenset):
+        return {s for v in value for s in _strings(v)}
+    return set()
+
+
+def _needed_columns(policy: Policy, setup: Setup, available: list[str]) -> list[str]:
+    """The columns an audit reads: the target's, the model's inputs, and every column the
+    policy names (group, slice, protected and proxy columns), in the data's order."""
+    spec, baseline = setup.spec, setup.baseline_spec
+    wanted = _strings(policy.model_dump(exclude={"description", "name"}))
+    for s in (spec, baseline):
+        if s is not None:
+            wanted |= {c for c in (s.label, s.prediction, s.score, s.sample_weight) if c}
+    for s, model in ((spec, setup.model), (baseline, setup.baseline_model)):
+        if s is None:
+            continue
+        if s.features is not None:
+            wanted |= set(s.features)
+        elif model is not None and model.input_columns(available) is not None:
+            wanted |= set(model.input_columns(available) or ())
+        elif model is not None or s is spec:
+            # The default features of a model without named inputs: every other column.
+            wanted |= set(available)
+    return [c for c in available if c in wanted]
+
+
+def _aggregate(
+    policy: Policy,
+    data: Any,
+    engine: str,
+    setup: Setup,
+    info: dict[str, Scalar],
+    batch_rows: int | None,
+    scheduler: str | None,
+) -> tuple[AggregateContext, AggregateContext | None]:
+    """Contexts of a streamed (Parquet batches) or Dask pass over the data."""
+    target = policy.target or Target()
+    if engine == "dask" and _is_dask(data):
+        from rulecheck.engines.dask_engine import collect_dask
+
+        available = [str(c) for c in data.columns]
+        columns = _needed_columns(policy, setup, available)
+        info.update({"source": "dask.dataframe", "partitions": int(data.npartitions)})
+        cells, setup = collect_dask(data[columns], setup, scheduler)
+    else:
+        from rulecheck.engines.batches import DEFAULT_BATCH_ROWS, ParquetSource
+
+        where = data if data is not None else target.data
+        if where is None:
+            raise InputError(
+                "no data: give target.data in the policy, --data PATH, or data=", subject="data"
+            )
+        path = Path(where) if data is not None else policy.base_dir / str(where)
+        source = ParquetSource.open(path)
+        available = source.columns()
+        columns = _needed_columns(policy, setup, available)
+        info.update({"path": str(path), "sha256": source.sha256(), "files": len(source.paths)})
+        batches = source.batches(columns, batch_rows or DEFAULT_BATCH_ROWS)
+        if engine == "dask":
+            from rulecheck.engines.dask_engine import collect_dask_parquet
+
+            cells, setup = collect_dask_parquet(source, columns, setup, scheduler)
+        else:
+            cells, setup = collect(batches, setup)
+    info.update(
+        {
+            "rows": cells.rows,
+            "columns": len(available),
+            "engine": engine,
+            "read_columns": len(columns),
+            "cells": len(cells.frame),
+            "sample_rows": len(cells.sample),
+        }
+    )
+    if setup.where:
+        info.update({"where": describe_where(setup.where), "selected_rows": cells.selected})
+    return build_contexts(
+        cells, setup, attribution=policy.attribution, feature_groups=policy.feature_groups
+    )
 
 
 _WAIVABLE = (Status.FAIL, Status.WARN, Status.INCONCLUSIVE)
@@ -545,8 +812,8 @@ def _conclude_all(
 
 def _timed(
     rule: Any,
-    context: DataContext,
-    baseline: DataContext | None,
+    context: Context,
+    baseline: Context | None,
     baseline_for_all: bool,
     budget: float | None,
     settings: IntervalSettings | None = None,
@@ -565,8 +832,8 @@ def _timed(
 
 def _rule_verdict(
     rule: Any,
-    context: DataContext,
-    baseline: DataContext | None,
+    context: Context,
+    baseline: Context | None,
     baseline_for_all: bool,
     budget: float | None,
     settings: IntervalSettings | None,
@@ -585,7 +852,7 @@ def _rule_verdict(
     for ctx in (context, baseline):
         if ctx is not None:
             ctx.start_budget(budget)
-    rows = len(context.frame)
+    rows = context.n_rows
 
     def finish(verdict: Verdict) -> Verdict:
         if conditions:
@@ -600,6 +867,9 @@ def _rule_verdict(
                 message=f"{verdict.message} {' '.join(notes)}",
                 notes=(*notes, *verdict.notes),
             )
+        sampled = context.sample_note()
+        if sampled is not None and verdict.status is not Status.ERROR:
+            verdict = replace(verdict, notes=(*verdict.notes, sampled))
         return verdict
 
     outcome = _verdict(rule, context, baseline, baseline_for_all, settings)
@@ -613,8 +883,8 @@ def _rule_verdict(
 
 def _verdict(
     rule: Any,
-    context: DataContext,
-    baseline: DataContext | None,
+    context: Context,
+    baseline: Context | None,
     baseline_for_all: bool,
     settings: IntervalSettings | None,
 ) -> Verdict | tuple[Measurement, Judged, str]:

@@ -143,6 +143,16 @@ class DataContext:
         self._clock.budget = seconds
 
     @property
+    def n_rows(self) -> int:
+        """Rows of this context (of the slice, for a view)."""
+        return len(self.frame)
+
+    def sample_note(self) -> str | None:
+        """What a verdict says about the rows it was computed on: None, every row is here (an
+        :class:`~rulecheck.engines.aggregate.AggregateContext` may answer from a sample)."""
+        return None
+
+    @property
     def model_calls(self) -> int:
         """How often the model was called (over this context and all its views)."""
         return self.targets._root.model_calls

@@ -68,12 +68,15 @@ def _condition_mask(frame: pd.DataFrame, condition: Condition) -> BoolArray:
     return ~keep if condition.negate else keep
 
 
-def where_mask(frame: pd.DataFrame, conditions: Sequence[Condition]) -> BoolArray:
-    """Rows of ``frame`` that satisfy every condition; InputError if none does."""
+def where_mask(
+    frame: pd.DataFrame, conditions: Sequence[Condition], *, require_any: bool = True
+) -> BoolArray:
+    """Rows of ``frame`` that satisfy every condition; InputError if none does (unless
+    ``require_any`` is false: a batch of a streamed audit may hold none)."""
     keep = np.ones(len(frame), dtype=bool)
     for condition in conditions:
         keep &= _condition_mask(frame, condition)
-    if conditions and not keep.any():
+    if require_any and conditions and not keep.any():
         raise InputError(
             f"where: {describe_where(conditions)} selects none of the {len(frame)} rows",
             subject="where",

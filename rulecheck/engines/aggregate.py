@@ -29,7 +29,7 @@ sample says so in a note.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -178,7 +178,11 @@ def _priorities(seed: int, positions: IntArray) -> npt.NDArray[np.uint64]:
         return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
 
 
-def _where_note(error: InputError, start: int, rows: int) -> str:
+def _where_note(error: InputError, start: int, rows: int, absent: Collection[str]) -> str:
+    """The batch's error, saying which rows it is about; a column of the target that the data
+    lacks (``absent``) is absent from every row, so its message stays the in-memory engine's."""
+    if error.subject in absent:
+        return str(error)
     return f"{error} (in rows {start:,} to {start + rows - 1:,} of the data)"
 
 
@@ -235,29 +239,33 @@ def batch_cells(batch: pd.DataFrame, setup: Setup, start: int) -> Partial:
     weights: FloatArray | None = None
     for spec, model, role in models:
         context = DataContext(frame, spec, model=model, losses=setup.losses)
+        named = (spec.label, spec.prediction, spec.score, spec.sample_weight)
+        absent = {c for c in named if isinstance(c, str) and c not in frame.columns}
         targets = context.targets
-        if role == 0:
+        if role == 0 and spec.label is not None:
+            # Without a label column there is no __y: rules that need one say so by name
+            # (AggregateContext._labels), the others run.
             try:
                 columns[Y] = _label(targets, spec)
             except InputError as exc:
-                errors[Y] = _where_note(exc, start, rows)
+                errors[Y] = _where_note(exc, start, rows, absent)
             try:
                 weights = _weights(targets, spec, len(frame))
                 if weights is not None:
                     sums[W] = weights
             except InputError as exc:
-                errors[W] = _where_note(exc, start, rows)
+                errors[W] = _where_note(exc, start, rows, absent)
         decision = PB if role else P
         try:
             columns[decision] = targets.y_pred()
         except InputError as exc:
-            errors[decision] = _where_note(exc, start, rows)
+            errors[decision] = _where_note(exc, start, rows, absent)
         for i, (name, params) in enumerate(plan.losses):
             plain, weighted = _loss_column(i, role, False), _loss_column(i, role, True)
             try:
                 per_row = context.loss_per_row(name, dict(params))
             except InputError as exc:
-                errors[plain] = errors[weighted] = _where_note(exc, start, rows)
+                errors[plain] = errors[weighted] = _where_note(exc, start, rows, absent)
                 continue
             sums[plain] = per_row
             if weights is not None:
@@ -473,7 +481,12 @@ class AggregateContext:
         if key == ((), (), "error"):
             return self, ()
         if key not in self._views:
-            self._views[key] = self._make_view(tuple(where), tuple(by), missing)
+            self._views[key] = made = self._make_view(tuple(where), tuple(by), missing)
+            # Paired after the view is stored: the partner's view asks for this one back, and
+            # must find it (pairing inside _make_view recursed without end).
+            if self._partner is not None:
+                partner, _ = self._partner.view(where, by, missing)
+                made[0]._partner, partner._partner = partner, made[0]
         return self._views[key]
 
     def _make_view(
@@ -521,9 +534,6 @@ class AggregateContext:
         )
         child.frame = frame.loc[keep].reset_index(drop=True)
         child.missing = missing
-        if self._partner is not None:
-            partner, _ = self._partner.view(where, by, missing)
-            child._partner, partner._partner = partner, child
         return child, tuple(notes)
 
     # -- cells ---------------------------------------------------------------------------------

@@ -348,7 +348,24 @@ def _in_memory(
     base = policy.base_dir
     total = len(policy.rules)
     tell("reading data", 0, total)
-    frame = _resolve_data(data, target.data, base, data_info, _csv(csv, target.csv))
+    # A Parquet file is read with only the columns the audit needs, when they are known before
+    # the models load: no model, or the features given.
+    pending = (
+        model,
+        None if explicit else target.model,
+        baseline,
+        None if baseline_explicit else target.baseline,
+    )
+    known = spec.features is not None or all(m is None for m in pending)
+    setup = Setup(plan=Plan(), spec=spec, baseline_spec=baseline_spec)
+    frame = _resolve_data(
+        data,
+        target.data,
+        base,
+        data_info,
+        _csv(csv, target.csv),
+        (lambda available: _needed_columns(policy, setup, available)) if known else None,
+    )
     frame, kept = _select_rows(frame, target, data_info)
     if kept is not None:
         arrays = tuple(None if a is None else np.asarray(a)[kept] for a in arrays)
@@ -482,6 +499,26 @@ def _strings(value: Any) -> set[str]:
     return set()
 
 
+# Rule kinds judged on labels, decisions, scores and group columns alone: without a model they
+# read no feature columns.
+_FEATURELESS_KINDS = frozenset(
+    {
+        "group_metric",
+        "demographic_parity",
+        "disparate_impact",
+        "equal_opportunity",
+        "equalized_odds",
+        "performance",
+        "loss_disparity",
+    }
+)
+
+
+def _uses_features(policy: Policy) -> bool:
+    """True when a rule reads the model's input features (attributions, proxies, properties)."""
+    return any(str(getattr(rule, "kind", "")) not in _FEATURELESS_KINDS for rule in policy.rules)
+
+
 def _needed_columns(policy: Policy, setup: Setup, available: list[str]) -> list[str]:
     """The columns an audit reads: the target's, the model's inputs, and every column the
     policy names (group, slice, protected and proxy columns), in the data's order."""
@@ -497,10 +534,21 @@ def _needed_columns(policy: Policy, setup: Setup, available: list[str]) -> list[
             wanted |= set(s.features)
         elif model is not None and model.input_columns(available) is not None:
             wanted |= set(model.input_columns(available) or ())
-        elif model is not None or s is spec:
-            # The default features of a model without named inputs: every other column.
+        elif model is not None or (s is spec and _uses_features(policy)):
+            # The default features of a model without named inputs (or of a proxy rule without
+            # a model): every other column.
             wanted |= set(available)
+    named = {c for s in (spec, baseline) if s is not None for c in _target_columns(s)}
+    if not named <= set(available):
+        # A target column the data lacks: read them all, so that the error lists the data's
+        # columns and suggests the near miss, as when every column is read.
+        return list(available)
     return [c for c in available if c in wanted]
+
+
+def _target_columns(spec: TargetSpec) -> set[str]:
+    named = (spec.label, spec.prediction, spec.score, spec.sample_weight)
+    return {c for c in named if isinstance(c, str)}
 
 
 def _aggregate(
@@ -940,6 +988,7 @@ def _resolve_data(
     base: Path,
     info: dict[str, Scalar],
     csv: CsvOptions,
+    columns: Callable[[list[str]], list[str]] | None = None,
 ) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         frame = data
@@ -955,10 +1004,39 @@ def _resolve_data(
                 "no data: give target.data in the policy, --data PATH, or data=", subject="data"
             )
         info.update({"path": str(path)})
+        pruned = _read_parquet_columns(path, columns) if columns is not None else None
+        if pruned is not None:
+            frame, available = pruned
+            info["sha256"] = sha256_file(path)
+            info.update({"rows": len(frame), "columns": available})
+            info["read_columns"] = len(frame.columns)
+            return frame
         frame = read_data(path, delimiter=csv.delimiter, decimal=csv.decimal, encoding=csv.encoding)
         info["sha256"] = sha256_file(path)
     info.update({"rows": len(frame), "columns": len(frame.columns)})
     return frame
+
+
+def _read_parquet_columns(
+    path: Path, columns: Callable[[list[str]], list[str]]
+) -> tuple[pd.DataFrame, int] | None:
+    """A Parquet file's needed ``columns`` (chosen from its schema) and its number of columns;
+    None when it is not a readable, non-empty Parquet file (read_data then says why) or when
+    every column is needed."""
+    if path.suffix.lower() not in (".parquet", ".pq") or not path.is_file():
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        available = [str(name) for name in pq.read_schema(path).names]
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    needed = columns(available)
+    if len(needed) == len(available):
+        return None
+    frame = pd.read_parquet(path, columns=needed)
+    return (frame, len(available)) if len(frame) else None
 
 
 def _select_rows(

@@ -111,9 +111,7 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
     return out
 
 
-def both(
-    policy: str, lake: Path, loaded: pd.DataFrame, **kwargs: Any
-) -> tuple[Report, Report]:
+def both(policy: str, lake: Path, loaded: pd.DataFrame, **kwargs: Any) -> tuple[Report, Report]:
     memory = rulecheck.evaluate(policy, data=loaded, engine="memory", **kwargs)
     stream = rulecheck.evaluate(policy, data=lake, engine="stream", batch_rows=BATCH, **kwargs)
     return memory, stream
@@ -192,7 +190,9 @@ def test_every_count_kind_is_identical(lake: Path, loaded: pd.DataFrame) -> None
 
 def test_weighted_counts_are_identical(lake: Path, loaded: pd.DataFrame) -> None:
     rules = GROUP_METRICS + "\n" + KINDS
-    memory, stream = both(policy(rules, "{label: y, prediction: p, sample_weight: w}"), lake, loaded)
+    memory, stream = both(
+        policy(rules, "{label: y, prediction: p, sample_weight: w}"), lake, loaded
+    )
     assert_identical(memory, stream)
     assert all(g.weight is not None for g in stream.verdicts[0].groups)
 
@@ -200,7 +200,9 @@ def test_weighted_counts_are_identical(lake: Path, loaded: pd.DataFrame) -> None
 def test_weights_whose_sums_round_agree_to_rounding(lake: Path, loaded: pd.DataFrame) -> None:
     # Weighted counts are sums of float weights, added in another order than in memory.
     rules = GROUP_METRICS + "\n" + KINDS
-    memory, stream = both(policy(rules, "{label: y, prediction: p, sample_weight: wf}"), lake, loaded)
+    memory, stream = both(
+        policy(rules, "{label: y, prediction: p, sample_weight: wf}"), lake, loaded
+    )
     for a, b in zip(memory.verdicts, stream.verdicts, strict=True):
         assert close(verdict_dict(a), verdict_dict(b)), a.rule_id
         assert a.status is b.status
@@ -212,15 +214,15 @@ def test_string_label_with_positive_label(lake: Path, loaded: pd.DataFrame) -> N
     assert_identical(memory, stream)
     by_label = rulecheck.evaluate(policy(GROUP_METRICS, target), data=lake, batch_rows=BATCH)
     plain = rulecheck.evaluate(policy(GROUP_METRICS), data=lake, batch_rows=BATCH)
-    assert [verdict_dict(v) for v in by_label.verdicts] == [
-        verdict_dict(v) for v in plain.verdicts
-    ]
+    assert [verdict_dict(v) for v in by_label.verdicts] == [verdict_dict(v) for v in plain.verdicts]
 
 
 def test_target_where_and_dtypes(lake: Path, loaded: pd.DataFrame) -> None:
     target = "{label: y, prediction: p, where: {age: {gte: 25}, g: {not: d}}, dtypes: {h: str}}"
     rules = KINDS.replace("reference_group: 0", "reference_group: '0'")
-    rules = rules.replace("{h: 0, rare: u}, {h: 1, rare: u}", "{h: '0', rare: u}, {h: '1', rare: u}")
+    rules = rules.replace(
+        "{h: 0, rare: u}, {h: 1, rare: u}", "{h: '0', rare: u}, {h: '1', rare: u}"
+    )
     memory, stream = both(policy(rules, target), lake, loaded)
     assert_identical(memory, stream)
     assert stream.data["selected_rows"] == memory.data["selected_rows"]
@@ -247,8 +249,6 @@ def model(loaded: pd.DataFrame) -> LogisticRegression:
 
 
 def test_baseline_model(lake: Path, loaded: pd.DataFrame, model: LogisticRegression) -> None:
-    weak = LogisticRegression().fit(loaded[["x2"]].rename(columns={"x2": "x1"}), loaded["y"])
-    del weak  # a baseline model with other inputs would need its own features: use one model
     memory, stream = both(
         policy(BASELINE, "{label: y, features: [x1, x2], baseline_prediction: pb}"),
         lake,
@@ -323,7 +323,10 @@ def close(a: Any, b: Any) -> bool:
 @pytest.mark.parametrize("weights", [False, True])
 def test_losses_agree_to_rounding(lake: Path, loaded: pd.DataFrame, weights: bool) -> None:
     target = "{label: y, score: s, baseline_score: bs" + (", sample_weight: w}" if weights else "}")
-    rules = LOSSES + "  - {id: ll-change, kind: loss_disparity, loss: log_loss, by: h, max_increase: 0.0}\n"
+    rules = (
+        LOSSES
+        + "  - {id: ll-change, kind: loss_disparity, loss: log_loss, by: h, max_increase: 0.0}\n"
+    )
     memory, stream = both(policy(rules, target), lake, loaded)
     for a, b in zip(memory.verdicts, stream.verdicts, strict=True):
         da, db = verdict_dict(a), verdict_dict(b)
@@ -503,3 +506,40 @@ def test_any_batching_gives_the_in_memory_counts(
     memory = rulecheck.evaluate(PROPERTY_RULES, data=loaded, engine="memory")
     stream = rulecheck.evaluate(PROPERTY_RULES, data=path, engine="stream", batch_rows=batch)
     assert_identical(memory, stream)
+
+
+# --- the in-memory engine reads only the needed columns of a Parquet file --------------------------
+
+
+def test_in_memory_engine_reads_only_the_needed_columns(
+    tmp_path: Path, loaded: pd.DataFrame
+) -> None:
+    path = tmp_path / "data.parquet"
+    loaded.to_parquet(path)
+    rules = policy(GROUP_METRICS + "\n" + KINDS)
+    pruned = rulecheck.evaluate(rules, data=path)
+    assert pruned.data["read_columns"] == 6  # y, p, the groups g, h, rare and the slice age
+    assert pruned.data["columns"] == len(loaded.columns)
+    whole = rulecheck.evaluate(rules, data=loaded)
+    assert_identical(whole, pruned)
+    # A proxy rule without a model reads every column (its candidates are every other column).
+    proxy = policy("  - {id: proxy, kind: proxy, protected: rare, max_association: 0.9}\n")
+    assert "read_columns" not in rulecheck.evaluate(proxy, data=path).data
+    # A target column the data lacks: every column is read, so the error lists them all.
+    typo = rulecheck.evaluate(policy(KINDS, "{label: yss, prediction: p}"), data=path)
+    assert "read_columns" not in typo.data
+    assert "did you mean 'ys'?" in typo.verdict("eo").message
+
+
+def test_in_memory_engine_with_a_model_reads_its_features(
+    tmp_path: Path, loaded: pd.DataFrame, model: LogisticRegression
+) -> None:
+    path = tmp_path / "data.parquet"
+    loaded.to_parquet(path)
+    rules = policy(ROW_RULES, "{label: y, features: [x1, x2]}")
+    pruned = rulecheck.evaluate(rules, data=path, model=model)
+    assert pruned.data["read_columns"] == 5  # y, the features, h and rare
+    assert_identical(rulecheck.evaluate(rules, data=loaded, model=model), pruned)
+    # Without features, the model's inputs are known only once it is loaded: every column.
+    unnamed = rulecheck.evaluate(policy(ROW_RULES, "{label: y}"), data=path, model=model)
+    assert "read_columns" not in unnamed.data

@@ -30,6 +30,7 @@ from rulecheck._measures import (
     ProxyScore,
 )
 from rulecheck._settings import AttributionSettings
+from rulecheck.engines._auc import roc_auc
 from rulecheck.engines._cache import Cache
 from rulecheck.engines._features import attribution_table, resolve_features
 from rulecheck.engines.fairness import COUNT_METRICS, VALUE_METRICS, value_metric
@@ -790,12 +791,14 @@ def _naming(metric: str, compute: Callable[[], T]) -> T:
 
 
 def _roc_auc(y_true: BoolArray, scores: FloatArray, weights: FloatArray | None) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
     present = y_true if weights is None else y_true[weights > 0]
     if present.all() or not present.any():
         return None  # undefined with a single class
-    return float(roc_auc_score(y_true, scores, sample_weight=weights))
+    if not np.isfinite(scores).all():  # scikit-learn's own error for NaN or infinite scores
+        from sklearn.metrics import roc_auc_score
+
+        return float(roc_auc_score(y_true, scores, sample_weight=weights))
+    return roc_auc(y_true, scores, weights)
 
 
 def _log_loss(y_true: BoolArray, scores: FloatArray, weights: FloatArray | None) -> float:

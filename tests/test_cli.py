@@ -240,7 +240,7 @@ def test_help_and_list_rules_import_nothing_heavy() -> None:
 def test_list_rules_summaries_equal_the_registry() -> None:
     from rulecheck.rules import KINDS
 
-    assert cli.KIND_SUMMARIES == {kind: cls.summary for kind, cls in KINDS.items()}
+    assert {kind: cls.summary for kind, cls in KINDS.items()} == cli.KIND_SUMMARIES
 
 
 def test_list_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:

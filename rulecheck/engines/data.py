@@ -5,8 +5,10 @@ from __future__ import annotations
 import codecs
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from rulecheck.errors import InputError
@@ -70,14 +72,18 @@ def _hash_values(digest: hashlib._Hash, name: object, values: pd.Series | pd.Ind
     dtype = values.dtype
     digest.update(f"{name!r}:{dtype}:{len(values)}\0".encode())
     if isinstance(dtype, pd.CategoricalDtype):
-        codes = values.cat.codes if isinstance(values, pd.Series) else values.codes
-        digest.update(np.ascontiguousarray(codes))
+        digest.update(_bytes(pd.Categorical(values).codes))
         _hash_values(digest, "categories", dtype.categories)
     elif isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
-        digest.update(np.ascontiguousarray(values.to_numpy()))
+        digest.update(_bytes(values.to_numpy()))
     else:
         hashed = pd.util.hash_pandas_object(values, index=False).to_numpy()
-        digest.update(np.ascontiguousarray(hashed))
+        digest.update(_bytes(hashed))
+
+
+def _bytes(array: npt.NDArray[Any]) -> memoryview:
+    """The array's bytes without a copy when it is contiguous (datetimes export no buffer)."""
+    return np.ascontiguousarray(array).view(np.uint8).data
 
 
 def read_data(

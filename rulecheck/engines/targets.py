@@ -256,7 +256,8 @@ class Targets:
         if pd.api.types.is_bool_dtype(series.dtype):
             return series.to_numpy(dtype=bool)
         if _integer_zero_one(series):
-            return series.to_numpy() == 1
+            ones: BoolArray = series.to_numpy() == 1
+            return ones
         if pd.api.types.is_numeric_dtype(series.dtype):
             values = series.to_numpy(dtype=np.float64)
             positive = values == 1

@@ -197,6 +197,8 @@ def _factorize_column(series: pd.Series) -> tuple[npt.NDArray[np.intp], object]:
         seen = np.zeros(k + 1, dtype=bool)
         seen[raw] = True  # code -1 (missing) marks the spare last slot
         present = seen[:k]
+        if seen.all():  # every category occurs and none is missing: the codes are the codes
+            return raw.astype(np.intp), series.dtype.categories
         lookup = np.full(k + 1, -1, dtype=np.intp)
         lookup[:k][present] = np.arange(int(present.sum()), dtype=np.intp)
         return lookup[raw], series.dtype.categories[present]

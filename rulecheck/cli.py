@@ -38,6 +38,23 @@ __all__ = ["main"]
 
 # The report formats (rulecheck.report.FORMATS, spelled out so that --help imports no renderer).
 FORMATS = ("text", "json", "junit", "github", "markdown", "sarif", "html")
+# Each rule kind's one-line summary (rulecheck.rules.KINDS[kind].summary), spelled out so that
+# list-rules imports neither pydantic nor the rule models; a test keeps it equal to the registry.
+KIND_SUMMARIES = {
+    "group_metric": "a metric per group, bounded by max_difference, min_ratio, max_ratio, min or max",
+    "demographic_parity": "selection rates per group: max_difference (default 0.1), optional min_ratio",
+    "equal_opportunity": "true positive rates per group: max_difference (default 0.1), optional min_ratio",
+    "equalized_odds": "worst of TPR and FPR differences per group: max_difference (default 0.1)",
+    "disparate_impact": "selection-rate ratio per group (four-fifths rule): min_ratio (default 0.8)",
+    "performance": "an overall metric (incl. roc_auc, log_loss) bounded by min and/or max",
+    "loss_disparity": "mean loss per group (built-in or registered loss): max_difference, max_ratio, max",
+    "attribution": "share of SHAP attribution of listed features: max_share, min_share, max_rank",
+    "proxy": "inputs that reveal a protected attribute: max_association, max_auc, max_share",
+    "loss_attribution": "share of listed features in explaining the worst group's loss: max_share",
+    "counterfactual": "change only a protected attribute: max_flip_rate, max_score_change; search",
+    "monotonic": "score monotonic in a numeric feature over a grid: max_violation_rate; search",
+    "invariance": "predictions unchanged by declared noise or replacements: max_violation_rate; search",
+}
 INTERRUPTED = "rulecheck: interrupted"
 FORMAT_MISMATCH = (
     "--format {format} does not match the output file {output!r} (a {suffix} file is {implied}); "
@@ -548,11 +565,9 @@ def _validate(paths: Sequence[str]) -> int:
 
 
 def _list_rules() -> int:
-    from rulecheck.rules import KINDS
-
-    width = max(len(kind) for kind in KINDS)
-    for kind, cls in KINDS.items():
-        print(f"{kind.ljust(width)}  {cls.summary}")
+    width = max(len(kind) for kind in KIND_SUMMARIES)
+    for kind, summary in KIND_SUMMARIES.items():
+        print(f"{kind.ljust(width)}  {summary}")
     return ExitCode.OK
 
 

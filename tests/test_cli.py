@@ -223,6 +223,26 @@ def test_validate_imports_nothing_heavy(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(policy)], check=True, capture_output=True)
 
 
+def test_help_and_list_rules_import_nothing_heavy() -> None:
+    # Issue 18: --help and list-rules stay fast: no YAML, pydantic, rule models, numpy or pandas.
+    code = (
+        "import sys\nfrom rulecheck.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "assert main(['list-rules']) == 0\n"
+        "heavy = ('yaml', 'pydantic', 'numpy', 'pandas', 'rulecheck.policy', 'rulecheck.rules', "
+        "'rulecheck.engines')\n"
+        "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_list_rules_summaries_equal_the_registry() -> None:
+    from rulecheck.rules import KINDS
+
+    assert {kind: cls.summary for kind, cls in KINDS.items()} == cli.KIND_SUMMARIES
+
+
 def test_list_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list-rules")
     assert code == 0

@@ -112,6 +112,33 @@ def _parser() -> argparse.ArgumentParser:
         "--verbose", "-v", action="store_true", help="text output: show each rule's wall time"
     )
     check.add_argument(
+        "--engine",
+        choices=("auto", "memory", "stream", "dask"),
+        default="auto",
+        help=(
+            "memory: read the data into memory; stream: read Parquet (a file, a directory or a "
+            "glob) in batches; dask: compute on a Dask cluster; auto (default): stream for a "
+            "directory or glob, else memory (docs/scale.md)"
+        ),
+    )
+    check.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address for --engine dask (tcp://host:8786)",
+    )
+    check.add_argument(
+        "--sample-rows",
+        type=_positive_int,
+        metavar="N",
+        help="stream/dask: rows of the seeded sample for rules that need rows (default 100000)",
+    )
+    check.add_argument(
+        "--batch-rows",
+        type=_positive_int,
+        metavar="N",
+        help="stream: rows per batch read from Parquet (default 262144)",
+    )
+    check.add_argument(
         "--replay",
         metavar="REPORT",
         help="re-run the counterexample a saved JSON report recorded for --rule (a property rule)",
@@ -269,6 +296,10 @@ def _check(args: argparse.Namespace) -> int:
             today=args.today,
             csv=_csv_options(args.csv_delimiter),
             progress=progress,
+            engine=args.engine,
+            sample_rows=args.sample_rows,
+            batch_rows=args.batch_rows,
+            scheduler=args.scheduler,
         )
     _print_errors(report, sys.stderr)
     return _deliver(report, args, outputs)
@@ -481,6 +512,17 @@ def _csv_options(delimiter: str | None) -> CsvOptions | None:
     if len(delimiter) != 1:
         raise InputError(f"--csv-delimiter must be one character, got {delimiter!r}")
     return CsvOptions(delimiter=delimiter)
+
+
+def _positive_int(value: str) -> int:
+    """An argparse type: a whole number >= 1 (argparse reports anything else as a usage error)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    return number
 
 
 def _number_or_text(value: str) -> str | int | float:

@@ -319,3 +319,32 @@ def test_sample_weight_flag_weights_the_figures(
     code, _, err = run(capsys, "check", policy, "--sample-weight", "weight")
     assert code == 2
     assert "sample_weight column 'weight' not found in the data (columns: sex, y, p, w)" in err
+
+
+def test_engine_stream_prints_the_same_report_as_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The CI example's gate, streamed in batches of 64 rows, reads exactly as in memory.
+    args = [
+        "check",
+        "examples/ci/policy.yaml",
+        "--data",
+        "examples/ci/data/holdout.parquet",
+        "--model",
+        "examples/ci/model.skops",
+        "--no-color",
+    ]
+    outputs = {}
+    for engine in ("memory", "stream"):
+        code = cli.main([*args, "--engine", engine, "--batch-rows", "64"])
+        assert code == 1
+        outputs[engine] = capsys.readouterr().out
+    assert outputs["memory"] == outputs["stream"]
+
+
+@pytest.mark.parametrize("flag", ["--sample-rows", "--batch-rows"])
+def test_row_counts_must_be_positive(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["check", "examples/ci/policy.yaml", flag, "0"])
+    assert exited.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err

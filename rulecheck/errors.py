@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rulecheck._source import Span
+if TYPE_CHECKING:  # an annotation only: `import rulecheck` (and --help) need not load PyYAML
+    from rulecheck._source import Span
 
 __all__ = [
     "InputError",

@@ -9,7 +9,6 @@ with the reason; the other rules still run.
 from __future__ import annotations
 
 import functools
-import hashlib
 import platform
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from rulecheck.engines.aggregate import (
     collect,
 )
 from rulecheck.engines.context import DataContext, TargetSpec
-from rulecheck.engines.data import read_data, sha256_file
+from rulecheck.engines.data import FRAME_FINGERPRINT, fingerprint_frame, read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
 from rulecheck.engines.model import (
     ModelAdapter,
@@ -992,8 +991,14 @@ def _resolve_data(
 ) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         frame = data
-        digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-        info.update({"source": "DataFrame", "sha256": digest.hexdigest()})
+        # No file to hash: a digest of the frame itself, named so nobody mistakes it for one.
+        info.update(
+            {
+                "source": "DataFrame",
+                "sha256": fingerprint_frame(frame),
+                "sha256_of": FRAME_FINGERPRINT,
+            }
+        )
     else:
         if data is not None:
             path = Path(data)

@@ -223,6 +223,26 @@ def test_validate_imports_nothing_heavy(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(policy)], check=True, capture_output=True)
 
 
+def test_help_and_list_rules_import_nothing_heavy() -> None:
+    # Issue 18: --help and list-rules stay fast: no YAML, pydantic, rule models, numpy or pandas.
+    code = (
+        "import sys\nfrom rulecheck.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "assert main(['list-rules']) == 0\n"
+        "heavy = ('yaml', 'pydantic', 'numpy', 'pandas', 'rulecheck.policy', 'rulecheck.rules', "
+        "'rulecheck.engines')\n"
+        "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_list_rules_summaries_equal_the_registry() -> None:
+    from rulecheck.rules import KINDS
+
+    assert {kind: cls.summary for kind, cls in KINDS.items()} == cli.KIND_SUMMARIES
+
+
 def test_list_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list-rules")
     assert code == 0
@@ -299,3 +319,32 @@ def test_sample_weight_flag_weights_the_figures(
     code, _, err = run(capsys, "check", policy, "--sample-weight", "weight")
     assert code == 2
     assert "sample_weight column 'weight' not found in the data (columns: sex, y, p, w)" in err
+
+
+def test_engine_stream_prints_the_same_report_as_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The CI example's gate, streamed in batches of 64 rows, reads exactly as in memory.
+    args = [
+        "check",
+        "examples/ci/policy.yaml",
+        "--data",
+        "examples/ci/data/holdout.parquet",
+        "--model",
+        "examples/ci/model.skops",
+        "--no-color",
+    ]
+    outputs = {}
+    for engine in ("memory", "stream"):
+        code = cli.main([*args, "--engine", engine, "--batch-rows", "64"])
+        assert code == 1
+        outputs[engine] = capsys.readouterr().out
+    assert outputs["memory"] == outputs["stream"]
+
+
+@pytest.mark.parametrize("flag", ["--sample-rows", "--batch-rows"])
+def test_row_counts_must_be_positive(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["check", "examples/ci/policy.yaml", flag, "0"])
+    assert exited.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err

@@ -66,8 +66,25 @@ rules:
     severity: warning
 """,
 ]
-SEEDS = [p.read_text(encoding="utf-8") for p in sorted(ROOT.glob("examples/*/policy.yaml"))]
+# The example policies, mutated in a temporary directory: those that extend a file beside them
+# (examples/ci extends org/base.yaml) go with a copy of it, as the mutants' parents.
+EXAMPLE_POLICIES = sorted(ROOT.glob("examples/*/policy.yaml"))
+SEEDS = [p.read_text(encoding="utf-8") for p in EXAMPLE_POLICIES]
 SEEDS += SMALL
+PARENTS = {
+    path.relative_to(policy.parent).as_posix(): path.read_text(encoding="utf-8")
+    for policy in EXAMPLE_POLICIES
+    for path in sorted(policy.parent.glob("org/*.yaml"))
+}
+
+
+def write_parents(directory: Path) -> None:
+    """The files the seeds extend, beside the policy being validated."""
+    for name, text in PARENTS.items():
+        target = directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
 
 # Every kind of scalar YAML 1.1 produces, plus tags, anchors, aliases and flow collections.
 YAML_SCALARS = [
@@ -205,6 +222,7 @@ def assert_clean(code: int, out: str, err: str, text: str) -> None:
 
 
 def test_seeds_are_valid(tmp_path: Path) -> None:
+    write_parents(tmp_path)
     for number, text in enumerate(SEEDS):
         path = tmp_path / f"seed{number}.yaml"
         path.write_text(text, encoding="utf-8")
@@ -214,7 +232,9 @@ def test_seeds_are_valid(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def fuzz_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("fuzz") / "policy.yaml"
+    directory = tmp_path_factory.mktemp("fuzz")
+    write_parents(directory)
+    return directory / "policy.yaml"
 
 
 @settings(

@@ -130,7 +130,7 @@ class SklearnAdapter(ModelAdapter):
             return False
         return self._margin_mode or hasattr(self._raw, "decision_function")
 
-    def margins(self, X: pd.DataFrame) -> FloatArray:
+    def _margins(self, X: pd.DataFrame) -> FloatArray:
         data = self._input(X)
         raw = self._raw
         if hasattr(raw, "decision_function"):
@@ -145,16 +145,16 @@ class SklearnAdapter(ModelAdapter):
             raise InputError(f"{self.name} has no margins (decision_function)", subject="model")
         return np.asarray(out, dtype=np.float64)
 
-    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+    def _predict_proba(self, X: pd.DataFrame) -> FloatArray:
         if self._margin_mode:
-            return link(self.margins(X))
+            return link(self._margins(X))
         if self._probability_mode:
             return two_columns(np.asarray(self._raw.predict(self._input(X)), dtype=np.float64))
         return np.asarray(self._raw.predict_proba(self._input(X)), dtype=np.float64)
 
-    def predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
+    def _predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
         if self._margin_mode or self._probability_mode:
-            return self._labels(self.predict_proba(X))
+            return self._labels(self._predict_proba(X))
         return np.asarray(self._raw.predict(self._input(X)))
 
     def explainable(self) -> Explainable:

@@ -158,14 +158,14 @@ class _NativeBooster(ModelAdapter):
     def has_margins(self) -> bool:
         return self._classes is not None and not self._probability_mode
 
-    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+    def _predict_proba(self, X: pd.DataFrame) -> FloatArray:
         if self._margin_mode:
-            return link(self.margins(X))
+            return link(self._margins(X))
         return two_columns(self._output(X))
 
-    def predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
+    def _predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
         if self._classes is not None:
-            return self._labels(self.predict_proba(X))
+            return self._labels(self._predict_proba(X))
         return self._output(X)
 
 
@@ -219,7 +219,7 @@ class LightGBMAdapter(_NativeBooster):
         # LightGBM replaces whitespace in feature names by underscores when it trains.
         return re.sub(r"\s", "_", column)
 
-    def margins(self, X: pd.DataFrame) -> FloatArray:
+    def _margins(self, X: pd.DataFrame) -> FloatArray:
         return np.asarray(self._raw.predict(self.prepare(X), raw_score=True), dtype=np.float64)
 
     def _output(self, X: pd.DataFrame) -> FloatArray:
@@ -348,7 +348,7 @@ class XGBoostAdapter(_NativeBooster):
         )
         return np.asarray(out, dtype=np.float64)
 
-    def margins(self, X: pd.DataFrame) -> FloatArray:
+    def _margins(self, X: pd.DataFrame) -> FloatArray:
         return self._call(X, output_margin=True)
 
     def _output(self, X: pd.DataFrame) -> FloatArray:

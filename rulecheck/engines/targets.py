@@ -95,6 +95,26 @@ def matches(series: pd.Series, value: object) -> BoolArray:
     return hits[codes]  # code -1 (missing) takes the trailing False
 
 
+def _integer_zero_one(series: pd.Series) -> bool:
+    """Whether ``series`` is a NumPy integer column of 0s and 1s only: one min and one max, 10x
+    cheaper than comparing every value with 0 and with 1 as floats."""
+    dtype = series.dtype
+    if not (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+        return False
+    values = series.to_numpy()
+    return len(values) == 0 or (int(values.min()) >= 0 and int(values.max()) <= 1)
+
+
+def _zero_one(series: pd.Series) -> bool:
+    """Whether every value of the numeric ``series`` (without missing values) is 0 or 1."""
+    if _integer_zero_one(series):
+        return True
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+        return False
+    values = series.to_numpy(dtype=np.float64)
+    return bool(((values == 0) | (values == 1)).all())
+
+
 def _plain_categories(series: pd.Series) -> pd.Series:
     """A categorical column of numbers or bools as those values (a 0/1 label stored as category)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -205,10 +225,12 @@ class Targets:
             if name is not None:
                 series = _plain_categories(self.frame[name].dropna())
                 numeric = pd.api.types.is_numeric_dtype(series.dtype)
-                if numeric and not pd.api.types.is_bool_dtype(series.dtype):
-                    values = series.to_numpy(dtype=np.float64)
-                    if not ((values == 0) | (values == 1)).all():
-                        return "regression"
+                if (
+                    numeric
+                    and not pd.api.types.is_bool_dtype(series.dtype)
+                    and not _zero_one(series)
+                ):
+                    return "regression"
         return "classification"
 
     def binary(self, series: pd.Series, what: str, column: str) -> BoolArray:
@@ -233,6 +255,9 @@ class Targets:
         series = _plain_categories(series)
         if pd.api.types.is_bool_dtype(series.dtype):
             return series.to_numpy(dtype=bool)
+        if _integer_zero_one(series):
+            ones: BoolArray = series.to_numpy() == 1
+            return ones
         if pd.api.types.is_numeric_dtype(series.dtype):
             values = series.to_numpy(dtype=np.float64)
             positive = values == 1

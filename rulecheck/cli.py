@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         help=(
             "memory: read the data into memory; stream: read Parquet (a file, a directory or a "
             "glob) in batches; dask: compute on a Dask cluster; auto (default): stream for a "
-            "directory or glob, else memory (docs/scale.md)"
+            "directory, a glob, or a Parquet file when that gives the in-memory results exactly, "
+            "else memory (docs/scale.md)"
         ),
     )
     check.add_argument(

@@ -145,7 +145,9 @@ def evaluate(
         a directory or a glob) in batches of ``batch_rows`` and keeps per-group counts and sums
         (docs/scale.md); ``"dask"`` computes them on a Dask cluster from a
         ``dask.dataframe.DataFrame``. ``"auto"`` (default): ``"dask"`` for a Dask DataFrame,
-        ``"stream"`` for a directory or a glob, else ``"memory"``.
+        ``"stream"`` for a directory or a glob, and for one Parquet file when every rule is
+        answered exactly from per-group counts and sums (no rule needs the rows themselves),
+        else ``"memory"``.
     sample_rows : with ``"stream"`` and ``"dask"``, the size of the seeded sample that rules
         needing rows (roc_auc, attributions, proxies, property rules) use (default 100,000).
     batch_rows : rows per batch with ``"stream"`` (default 262,144).
@@ -203,6 +205,12 @@ def evaluate(
     baseline_context: Context | None
     try:
         chosen = _engine(engine, data, target.data, base)
+        if chosen == "auto-parquet":
+            # One Parquet file: streamed when that gives the in-memory engine's very results
+            # (every rule answered from the cells, docs/scale.md), so that a large file needs
+            # no more memory than a batch; else read into memory.
+            exact = not _needs_rows(policy, spec) and all(a is None for a in arrays)
+            chosen = "stream" if exact else "memory"
         if chosen != "memory":
             if any(a is not None for a in arrays):
                 raise InputError(
@@ -444,7 +452,11 @@ def _engine(engine: Engine, data: Any, default: str | None, base: Path) -> str:
         where = data if isinstance(data, str | Path) else None
         if where is None and data is None and default is not None:
             where = base / default
-        return "stream" if where is not None and is_dataset(where) else "memory"
+        if where is None:
+            return "memory"
+        if is_dataset(where):
+            return "stream"
+        return "auto-parquet" if str(where).lower().endswith((".parquet", ".pq")) else "memory"
     if engine == "dask" and not dask_data and not isinstance(data, str | Path | None):
         raise InputError(
             "engine 'dask' needs a dask.dataframe.DataFrame or a Parquet path",
@@ -461,6 +473,34 @@ def _engine(engine: Engine, data: Any, default: str | None, base: Path) -> str:
             subject="engine",
         )
     return engine
+
+
+# Rule kinds that read rows one by one (explanations, associations, model perturbations): a
+# streamed audit answers them from its sample.
+_ROW_KINDS = frozenset(
+    {"attribution", "loss_attribution", "proxy", "counterfactual", "monotonic", "invariance"}
+)
+
+
+def _needs_rows(policy: Policy, spec: TargetSpec) -> bool:
+    """Whether some rule needs the rows themselves, not only per-group counts and sums: a
+    row-level kind or metric, or an interval that resamples rows (of a loss, or weighted)."""
+    from rulecheck.engines.fairness import COUNT_METRICS
+
+    for rule in policy.rules:
+        if rule.skip is not None:
+            continue
+        if rule.kind in _ROW_KINDS:
+            return True
+        metric = getattr(rule, "metric", None)
+        metrics = getattr(rule, "metrics", None) or ([metric] if isinstance(metric, str) else [])
+        if any(m not in COUNT_METRICS for m in metrics):
+            return True
+        if rule.interval_settings(policy.uncertainty) is not None and (
+            rule.kind == "loss_disparity" or spec.sample_weight is not None
+        ):
+            return True
+    return False
 
 
 def _plan(policy: Policy, sample_rows: int | None) -> Plan:

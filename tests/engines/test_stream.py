@@ -517,16 +517,18 @@ def test_in_memory_engine_reads_only_the_needed_columns(
     path = tmp_path / "data.parquet"
     loaded.to_parquet(path)
     rules = policy(GROUP_METRICS + "\n" + KINDS)
-    pruned = rulecheck.evaluate(rules, data=path)
+    pruned = rulecheck.evaluate(rules, data=path, engine="memory")
     assert pruned.data["read_columns"] == 6  # y, p, the groups g, h, rare and the slice age
     assert pruned.data["columns"] == len(loaded.columns)
     whole = rulecheck.evaluate(rules, data=loaded)
     assert_identical(whole, pruned)
     # A proxy rule without a model reads every column (its candidates are every other column).
     proxy = policy("  - {id: proxy, kind: proxy, protected: rare, max_association: 0.9}\n")
-    assert "read_columns" not in rulecheck.evaluate(proxy, data=path).data
+    assert "read_columns" not in rulecheck.evaluate(proxy, data=path, engine="memory").data
     # A target column the data lacks: every column is read, so the error lists them all.
-    typo = rulecheck.evaluate(policy(KINDS, "{label: yss, prediction: p}"), data=path)
+    typo = rulecheck.evaluate(
+        policy(KINDS, "{label: yss, prediction: p}"), data=path, engine="memory"
+    )
     assert "read_columns" not in typo.data
     assert "did you mean 'ys'?" in typo.verdict("eo").message
 
@@ -543,3 +545,26 @@ def test_in_memory_engine_with_a_model_reads_its_features(
     # Without features, the model's inputs are known only once it is loaded: every column.
     unnamed = rulecheck.evaluate(policy(ROW_RULES, "{label: y}"), data=path, model=model)
     assert "read_columns" not in unnamed.data
+
+
+def test_auto_streams_one_parquet_file_when_the_results_are_exact(
+    tmp_path: Path, loaded: pd.DataFrame, model: LogisticRegression
+) -> None:
+    # Count-based rules only: streamed (the cells give the in-memory results exactly).
+    path = tmp_path / "data.parquet"
+    loaded.to_parquet(path)
+    rules = policy(GROUP_METRICS + "\n" + KINDS)
+    auto = rulecheck.evaluate(rules, data=path)
+    assert auto.data["engine"] == "stream"
+    assert_identical(rulecheck.evaluate(rules, data=loaded), auto)
+    # A rule that needs rows (attribution, roc_auc ...): read into memory, never sampled.
+    rows = rulecheck.evaluate(
+        policy(ROW_RULES, "{label: y, features: [x1, x2]}"), data=path, model=model
+    )
+    assert "engine" not in rows.data
+    # So are loss intervals (they resample rows).
+    interval = policy(
+        "  - {id: loss, kind: loss_disparity, loss: log_loss, by: g, max_ratio: 5, confidence: 0.9}\n",
+        "{label: y, score: s}",
+    )
+    assert "engine" not in rulecheck.evaluate(interval, data=path).data

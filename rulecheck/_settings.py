@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["AttributionSettings", "ExplainerName", "OutputName"]
 
-ExplainerName = Literal["auto", "tree", "linear", "permutation", "exact"]
+ExplainerName = Literal["auto", "tree", "linear", "permutation", "exact", "gradient", "deep"]
 OutputName = Literal["auto", "log_odds", "probability", "raw"]
 
 
@@ -23,7 +23,7 @@ class AttributionSettings(BaseModel):
 
     explainer: ExplainerName = Field(
         default="auto",
-        description="auto: exact TreeSHAP for tree models, exact linear SHAP for linear models, else a model-agnostic explainer on a seeded background sample.",
+        description="auto: exact TreeSHAP for tree models, exact linear SHAP for linear models, shap's GradientExplainer for PyTorch modules, else a model-agnostic explainer on a seeded background sample. gradient / deep: shap's GradientExplainer / DeepExplainer (PyTorch modules only).",
     )
     output: OutputName = Field(
         default="auto",

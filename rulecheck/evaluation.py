@@ -24,6 +24,7 @@ import pandas as pd
 
 from rulecheck._intervals import IntervalSettings, decision_p_value, holm
 from rulecheck._measures import Condition, same_value
+from rulecheck.engines._torch import is_torch_module
 from rulecheck.engines.aggregate import (
     DEFAULT_SAMPLE_ROWS,
     AggregateContext,
@@ -37,6 +38,7 @@ from rulecheck.engines.context import DataContext, TargetSpec
 from rulecheck.engines.data import FRAME_FINGERPRINT, fingerprint_frame, read_data, sha256_file
 from rulecheck.engines.losses import LossRegistry
 from rulecheck.engines.model import (
+    PREPROCESS_NOT_TORCH,
     ModelAdapter,
     ModelOutput,
     adapt,
@@ -108,6 +110,7 @@ def evaluate(
     sample_rows: int | None = None,
     batch_rows: int | None = None,
     scheduler: str | None = None,
+    preprocess: Callable[[pd.DataFrame], Any] | None = None,
 ) -> Report:
     """Evaluate every rule of ``policy`` and return the :class:`Report`.
 
@@ -153,6 +156,10 @@ def evaluate(
     batch_rows : rows per batch with ``"stream"`` (default 262,144).
     scheduler : with ``"dask"``, the address of a Dask scheduler (``tcp://host:8786``); default:
         the current client or Dask's default scheduler.
+    preprocess : with a ``torch.nn.Module`` as ``model`` (and ``baseline``, when it is one too),
+        ``preprocess(features_frame) -> array or tensor`` builds the module's input from the
+        feature columns; default: the features as float32, in order. Python API only (never in
+        YAML); see docs/torch.md for modules, plain callables and their explainers.
 
     Examples
     --------
@@ -204,6 +211,20 @@ def evaluate(
     context: Context
     baseline_context: Context | None
     try:
+        if preprocess is not None:  # a PyTorch module's input: adapt it once, for every engine
+            model = _resolve_model(
+                model, None, base, trust_model, model_info, target.model_output, preprocess
+            )
+            if is_torch_module(baseline):
+                baseline = _resolve_model(
+                    baseline,
+                    None,
+                    base,
+                    trust_model,
+                    baseline_info,
+                    target.model_output,
+                    preprocess,
+                )
         chosen = _engine(engine, data, target.data, base)
         if chosen == "auto-parquet":
             # One Parquet file: streamed when that gives the in-memory engine's very results
@@ -1105,7 +1126,11 @@ def _resolve_model(
     trust: bool,
     info: dict[str, Scalar],
     output: ModelOutput = "auto",
+    preprocess: Callable[[pd.DataFrame], Any] | None = None,
 ) -> ModelAdapter | None:
+    if preprocess is not None and (model is None or isinstance(model, str | Path)):
+        shown = "no model object" if model is None else f"model file {str(model)!r}"
+        raise InputError(PREPROCESS_NOT_TORCH.format(model=shown), subject="preprocess")
     if model is None and default is None:
         return None
     if model is None or isinstance(model, str | Path):
@@ -1121,7 +1146,7 @@ def _resolve_model(
             info["path"] = loaded.path
         info.update({"sha256": loaded.sha256, "format": loaded.format, "type": loaded.adapter.name})
         return loaded.adapter
-    adapter = adapt(model, output=output)
+    adapter = adapt(model, output=output, preprocess=preprocess)
     info.update({"source": "object", "type": adapter.name})
     return adapter
 

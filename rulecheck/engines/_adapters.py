@@ -3,13 +3,14 @@
 Each subclass of :class:`~rulecheck.engines.model.ModelAdapter` knows one kind of model: how to
 ask it for probabilities and margins, which classes it has, how it stores feature names and
 categories, and how it is explained exactly (:class:`~rulecheck.engines.model.Explainable`).
-Native LightGBM and XGBoost Boosters are in ``_boosters``. These two modules are the only ones
-that call the model objects.
+Native LightGBM and XGBoost Boosters are in ``_boosters``, PyTorch modules in ``_torch``. These
+modules are the only ones that call the model objects.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,27 +32,51 @@ from rulecheck.engines._boosters import (
     xgboost_categories,
 )
 from rulecheck.engines._models import linear_kind, split_pipeline, top_module, tree_kind
-from rulecheck.engines.model import Explainable, FloatArray, ModelAdapter, ModelOutput
+from rulecheck.engines._torch import TorchAdapter, is_torch_module
+from rulecheck.engines.model import (
+    PREPROCESS_NOT_TORCH,
+    Explainable,
+    FloatArray,
+    ModelAdapter,
+    ModelOutput,
+    sigmoid,
+)
 from rulecheck.errors import InputError
 from rulecheck.verdict import Scalar
 
-__all__ = ["LightGBMAdapter", "SklearnAdapter", "XGBoostAdapter", "make_adapter"]
+__all__ = [
+    "CallableAdapter",
+    "LightGBMAdapter",
+    "SklearnAdapter",
+    "TorchAdapter",
+    "XGBoostAdapter",
+    "make_adapter",
+]
 
 
-def make_adapter(model: Any, output: ModelOutput) -> ModelAdapter:
-    """The adapter for a fitted model object."""
+def make_adapter(
+    model: Any, output: ModelOutput, preprocess: Callable[[pd.DataFrame], Any] | None = None
+) -> ModelAdapter:
+    """The adapter for a fitted model object (``preprocess``: PyTorch modules only)."""
     module, name = type(model).__module__, type(model).__name__
+    if is_torch_module(model):
+        return TorchAdapter(model, output, preprocess)
+    if preprocess is not None:
+        raise InputError(PREPROCESS_NOT_TORCH.format(model=name), subject="preprocess")
     if module.startswith("lightgbm") and name == "Booster":
         return LightGBMAdapter(model, output)
     if module.startswith("xgboost") and name == "Booster":
         return XGBoostAdapter(model, output)
-    if not hasattr(model, "predict"):
-        raise InputError(
-            f"model of type {name} has no predict method; pass a fitted "
-            "scikit-learn-style estimator, a LightGBM Booster or an XGBoost Booster",
-            subject="model",
-        )
-    return SklearnAdapter(model, output)
+    if hasattr(model, "predict"):
+        return SklearnAdapter(model, output)
+    if callable(model):
+        return CallableAdapter(model, output)
+    raise InputError(
+        f"model of type {name} has no predict method; pass a fitted scikit-learn-style "
+        "estimator, a LightGBM or XGBoost Booster, a torch.nn.Module or a callable "
+        "f(DataFrame) -> positive-class scores",
+        subject="model",
+    )
 
 
 def _plain(value: Any) -> Scalar:
@@ -231,3 +256,111 @@ def _wrapper_contributions(est: Any) -> Any:
         return np.asarray(out, dtype=np.float64)
 
     return contributions
+
+
+# --- plain callables ------------------------------------------------------------------------------
+
+_CALLABLE_SHAPE = (
+    "model {name} returned {what} for {rows} rows; a callable model must return one "
+    "positive-class {kind} per row (shape ({rows},))"
+)
+
+
+class CallableAdapter(ModelAdapter):
+    """Any callable ``f(DataFrame) -> scores``: one positive-class probability per row (1-D),
+    or one logit per row with ``model_output: margin``. Classes are (0, 1); explained by the
+    model-agnostic explainers."""
+
+    kind = "callable"
+
+    def __init__(self, function: Callable[[pd.DataFrame], Any], output: ModelOutput) -> None:
+        self._logits = output == "margin"
+        notes = []
+        if self._logits:
+            notes.append(
+                MARGIN_NOTE.format(
+                    model=self._qualname(function),
+                    why="is declared to output margins",
+                    link="sigmoid",
+                )
+            )
+        super().__init__(function, classes=(0, 1), feature_names=None, notes=notes)
+
+    @staticmethod
+    def _qualname(function: object) -> str:
+        return str(getattr(function, "__qualname__", type(function).__name__))
+
+    @property
+    def name(self) -> str:
+        """The callable's qualified name (``score_applicants``, ``Scorer``)."""
+        return self._qualname(self._raw)
+
+    @property
+    def has_proba(self) -> bool:
+        return True
+
+    @property
+    def has_margins(self) -> bool:
+        return self._logits
+
+    def _scores(self, X: pd.DataFrame) -> FloatArray:
+        kind = "logit" if self._logits else "probability"
+        try:
+            raw = self._raw(X)
+        except InputError:
+            raise
+        except Exception as exc:  # the user's function can raise anything
+            raise InputError(
+                f"model {self.name} failed on the data: {type(exc).__name__}: {exc}",
+                subject="model",
+            ) from exc
+        if hasattr(raw, "detach"):  # a torch tensor
+            raw = raw.detach().cpu().numpy()
+        try:
+            scores = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            what = f"a {type(raw).__name__} that is not numeric"
+            raise InputError(
+                _CALLABLE_SHAPE.format(name=self.name, what=what, rows=len(X), kind=kind),
+                subject="model",
+            ) from None
+        if scores.ndim == 2 and scores.shape[1] == 1:
+            scores = scores[:, 0]
+        if scores.shape != (len(X),):
+            what = f"shape {scores.shape}"
+            raise InputError(
+                _CALLABLE_SHAPE.format(name=self.name, what=what, rows=len(X), kind=kind),
+                subject="model",
+            )
+        bad = ~np.isfinite(scores)
+        if bad.any():
+            raise InputError(
+                f"model {self.name} returned non-finite scores ({int(bad.sum())} of "
+                f"{len(scores)}, first at row {int(np.flatnonzero(bad)[0])})",
+                subject="model",
+            )
+        if not self._logits and ((scores < 0.0) | (scores > 1.0)).any():
+            raise InputError(
+                f"model {self.name} returned scores outside [0, 1]; a callable model returns "
+                "positive-class probabilities (set target.model_output: margin for logits)",
+                subject="model",
+            )
+        return scores
+
+    def _predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        scores = self._scores(X)
+        p = sigmoid(scores) if self._logits else scores
+        return np.column_stack([1.0 - p, p])
+
+    def _margins(self, X: pd.DataFrame) -> FloatArray:
+        if not self._logits:
+            raise InputError(
+                f"model {self.name} outputs probabilities, not margins", subject="model"
+            )
+        return self._scores(X)
+
+    def _predict(self, X: pd.DataFrame) -> npt.NDArray[Any]:
+        return self._labels(self._predict_proba(X))
+
+    def explainable(self) -> Explainable:
+        return Explainable((), self._raw, None)

@@ -21,7 +21,16 @@ Which explainer runs
   ElasticNet, SGD*, LinearSVC, ...). The interventional linear SHAP closed form
   ``coef * (x - mean(X))``, with all rows of ``X`` as background. This is what
   ``shap.LinearExplainer`` computes for the same background, without its background sampling.
-- **exact** / **permutation** (model-agnostic): anything else, or an output the fast paths cannot
+- **gradient** / **deep** (PyTorch modules): shap's GradientExplainer (the default: it needs only
+  gradients, so it explains any differentiable module) or DeepExplainer (``explainer="deep"``:
+  DeepLIFT rules, additive up to float32 rounding, but only for the layer types shap has rules
+  for). They run on the preprocessed tensor against a seeded background sample of
+  ``background_size`` rows, for at most ``max_rows`` rows (``AGNOSTIC_DEFAULT_ROWS`` by default),
+  and each tensor column's values are summed back to the raw column it comes from. The default
+  preprocessing maps column j to column j; a custom ``preprocess`` is traced column by column
+  (``_torch.Network.owners``), and one that mixes columns is explained by the model-agnostic
+  explainer on the raw columns instead (the notes say so). See ``_network`` for the tolerances.
+- **exact** / **permutation** (model-agnostic): anything else (plain callables included), or an output the fast paths cannot
   compute exactly. The whole model (the whole pipeline) is called on the raw columns, against a
   seeded background sample of ``background_size`` rows, for at most ``max_rows`` rows. ``"auto"``
   uses shap's ExactExplainer when ``2**n_features <= 500`` (at most 8 features; exact, and no
@@ -65,7 +74,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +92,9 @@ from rulecheck.engines._models import (
     target_of,
 )
 from rulecheck.engines.model import Explainable, adapt
+
+if TYPE_CHECKING:
+    from rulecheck.engines._torch import Network
 from rulecheck.errors import InputError
 
 __all__ = ["Attribution", "ExplainerName", "OutputName", "explain", "explain_loss"]
@@ -111,7 +123,7 @@ class Attribution:
         Contribution of each column to each explained row (read-only).
     expected_value : float
         The explainer's base value: the average output over the background.
-    explainer : {"tree", "linear", "permutation", "exact"}
+    explainer : {"tree", "linear", "permutation", "exact", "gradient", "deep"}
         The method that ran.
     output : {"log_odds", "probability", "raw"}
         The explained model output.
@@ -177,8 +189,9 @@ def explain(
     X : pandas.DataFrame
         The data to explain, with the columns the model was fitted on (matched by name when the
         model recorded names, else by position). Extra columns get contribution 0.
-    explainer : {"auto", "tree", "linear", "permutation", "exact"}, default="auto"
-        See the module documentation; ``"auto"`` picks the fastest exact method.
+    explainer : {"auto", "tree", "linear", "permutation", "exact", "gradient", "deep"}, default="auto"
+        See the module documentation; ``"auto"`` picks the fastest exact method (for PyTorch
+        modules, ``"gradient"``).
     output : {"auto", "log_odds", "probability", "raw"}, default="auto"
         Which model output to explain; see the module documentation.
     max_rows : int or None, default=None
@@ -226,6 +239,20 @@ def explain(
     data = adapter.prepare(frame if columns == list(frame.columns) else frame[columns])
     target = target_of(adapter, positive_class)
     parts = adapter.explainable()
+    network_notes: tuple[str, ...] = ()
+    if explainer in ("gradient", "deep") and parts.network is None:
+        raise InputError(
+            _NETWORK_ONLY.format(explainer=explainer, model=adapter.name), subject="explainer"
+        )
+    if parts.network is not None and explainer in ("auto", "gradient", "deep"):
+        owners = parts.network.owners(data)
+        if owners is not None:
+            return _explain_network(
+                parts.network, owners, frame, data, columns, target, explainer, output,
+                max_rows, seed, background_size, deadline,
+            )  # fmt: skip
+        explainer = "auto"  # a preprocess that mixes columns: explain the raw columns
+        network_notes = (_UNTRACED.format(model=adapter.name),)
     steps, final = parts.steps, parts.estimator
     fast = fast_path(parts, target)
     method, resolved = resolve(explainer, output, fast, adapter, target, len(columns))
@@ -265,6 +292,8 @@ def explain(
             f"{adapter.name} (it can: {sorted(fast.outputs)})"
         )
         notes = (_FALLBACK.format(why=why, method=method, rows=values.shape[0]),)
+    if network_notes:
+        notes = (f"{network_notes[0]}: the model-agnostic {method} explainer ran",)
 
     return Attribution(
         features=tuple(str(c) for c in frame.columns),
@@ -277,6 +306,77 @@ def explain(
         background_rows=background_rows,
         row_index=rows,
         notes=notes,
+    )
+
+
+_NETWORK_ONLY = (
+    "explainer={explainer!r} explains PyTorch modules only; {model} is not one: use 'auto', "
+    "'permutation' or 'exact'"
+)
+_UNTRACED = (
+    "the preprocess of {model} mixes input columns (or makes a constant column), so its "
+    "attributions cannot be summed back to the raw columns"
+)
+_NETWORK_OUTPUT = (
+    "the {method} explainer cannot explain output={output!r} of {model} (it can: {available})"
+)
+
+
+def _explain_network(
+    network: Network,
+    owners: IntArray,
+    frame: pd.DataFrame,
+    data: pd.DataFrame,
+    columns: list[Any],
+    target: Target,
+    explainer: str,
+    output: OutputName,
+    max_rows: int | None,
+    seed: int,
+    background_size: int,
+    deadline: float | None,
+) -> Attribution:
+    """shap's Gradient or Deep explainer on the preprocessed tensor, summed back per column."""
+    from rulecheck.engines._network import network_values
+
+    method = "deep" if explainer == "deep" else "gradient"
+    available = network.outputs(deep=method == "deep")
+    resolved = network.natural if output == "auto" else output
+    if resolved not in available:
+        raise InputError(
+            _NETWORK_OUTPUT.format(
+                method=method,
+                output=resolved,
+                model=type(network.module).__name__,
+                available=sorted(available),
+            ),
+            subject="output",
+        )
+    row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
+    # Like the model-agnostic explainers, a few hundred model calls per row: capped by default.
+    cap = AGNOSTIC_DEFAULT_ROWS if max_rows is None else max_rows
+    rows = _sample(len(data), cap, np.random.default_rng(row_seq))
+    background = _sample(len(data), background_size, np.random.default_rng(background_seq))
+    values, expected = network_values(
+        network,
+        network.encode(data if rows is None else data.iloc[rows]),
+        network.encode(data if background is None else data.iloc[background]),
+        target.index,
+        resolved,
+        method,
+        seed,
+        deadline,
+    )
+    return Attribution(
+        features=tuple(str(c) for c in frame.columns),
+        values=_to_features(values, owners, frame, columns),
+        expected_value=expected,
+        explainer=method,
+        output=resolved,
+        rows=values.shape[0],
+        seed=seed,
+        background_rows=len(data) if background is None else len(background),
+        row_index=rows,
     )
 
 
@@ -436,6 +536,10 @@ def _to_features(
 _LOSS_NEEDS_PROBABILITY = (
     "loss attribution explains losses of predicted probabilities; loss {name!r} takes {input}"
 )
+_LOSS_OF_NETWORK = (
+    "the {explainer} explainer explains the network's outputs, not its losses: the "
+    "model-agnostic {method} explainer explained the loss on the raw columns"
+)
 _LOSS_NEEDS_BINARY = "loss attribution needs a binary classifier (or a positive_class); got {model}"
 _LOSS_TREE_FAILED = (
     "shap cannot explain the log loss of {model}: {error}; set attribution.explainer to "
@@ -504,6 +608,10 @@ def explain_loss(
     if target.classes is None:
         raise InputError(_LOSS_NEEDS_BINARY.format(model=adapter.name), subject="model")
     parts = adapter.explainable()
+    if explainer in ("gradient", "deep") and parts.network is None:
+        raise InputError(
+            _NETWORK_ONLY.format(explainer=explainer, model=adapter.name), subject="explainer"
+        )
     fast = fast_path(parts, target)
     row_seq, background_seq = np.random.SeedSequence(seed).spawn(2)
     rows = _sample(len(data), max_rows, np.random.default_rng(row_seq))
@@ -575,6 +683,8 @@ def explain_loss(
         )
         if why_not_tree is not None:
             notes = (_FALLBACK.format(why=why_not_tree, method=method, rows=values.shape[0]),)
+        elif explainer in ("gradient", "deep"):
+            notes = (_LOSS_OF_NETWORK.format(explainer=explainer, method=method),)
 
     return Attribution(
         features=tuple(str(c) for c in frame.columns),

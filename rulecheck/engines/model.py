@@ -15,7 +15,8 @@ Formats:
 
 Every model is called through a :class:`ModelAdapter`: one subclass per model kind
 (``rulecheck.engines._adapters``: scikit-learn-like objects, native LightGBM and XGBoost
-Boosters). The adapter owns the model object; the rest of rulecheck sees only its interface
+Boosters, plain callables; ``rulecheck.engines._torch``: PyTorch modules, Python API only, torch
+imported only when such a module is called). The adapter owns the model object; the rest of rulecheck sees only its interface
 (classes, feature names, probabilities, margins, the positive class, notes for the report and an
 :class:`Explainable` view for the attribution engine), so nothing else branches on model types.
 
@@ -35,7 +36,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +46,9 @@ from rulecheck._measures import same_value
 from rulecheck.engines.data import sha256_file
 from rulecheck.errors import InputError, UntrustedModelError
 from rulecheck.verdict import Scalar
+
+if TYPE_CHECKING:
+    from rulecheck.engines._torch import Network
 
 __all__ = [
     "DEFAULT_BATCH_BYTES",
@@ -82,6 +86,10 @@ MISSING_CODE = (
     "__main__ script that trained the model), and that module must be importable here"
 )
 COLUMNS_MISSING = "model features missing from the data: {names}"
+PREPROCESS_NOT_TORCH = (
+    "preprocess= applies to PyTorch modules only; {model} is not one (a plain callable "
+    "receives the DataFrame itself)"
+)
 
 # The memory budget of one model call: its inputs and activations (docs/models.md).
 DEFAULT_BATCH_BYTES = 256 * 2**20
@@ -99,7 +107,8 @@ class Explainable:
     its leaves hold probabilities (forests, single trees). ``contributions`` computes native
     TreeSHAP (``pred_contrib``) on the preprocessed matrix: shape (n, width + 1), or
     (n, classes, width + 1) for multiclass, the last column being the expected value.
-    ``linear`` holds (coef, intercept) of a linear estimator. ``loss_tree_blocker`` says why
+    ``linear`` holds (coef, intercept) of a linear estimator. ``network`` is a PyTorch module's
+    view for shap's Gradient and Deep explainers. ``loss_tree_blocker`` says why
     TreeSHAP of the log loss is unavailable (None when shap can try it). ``tree_probability``:
     shap's interventional TreeSHAP can explain the probability (the stored objective has the link).
     """
@@ -115,6 +124,8 @@ class Explainable:
     # shap's interventional TreeSHAP of the probability reads the link from the model's stored
     # objective: wrong or failing for margins from a custom objective.
     tree_probability: bool = True
+    # A PyTorch module's view for the network explainers (rulecheck.engines._torch.Network).
+    network: Network | None = None
 
 
 class ModelAdapter(ABC):
@@ -316,22 +327,38 @@ def softmax(margins: FloatArray) -> FloatArray:
     return out
 
 
-def adapt(model: Any, *, output: ModelOutput = "auto") -> ModelAdapter:
-    """Wrap a fitted model object (scikit-learn-like, LightGBM Booster, XGBoost Booster).
+def adapt(
+    model: Any,
+    *,
+    output: ModelOutput = "auto",
+    preprocess: Callable[[pd.DataFrame], Any] | None = None,
+) -> ModelAdapter:
+    """Wrap a fitted model object: scikit-learn-like, LightGBM or XGBoost Booster, a
+    ``torch.nn.Module`` (``rulecheck.engines._torch``) or a plain callable
+    ``f(DataFrame) -> positive-class scores``.
 
     ``output`` declares what the model's predictions are (see the module documentation).
+    ``preprocess`` turns the feature columns into a PyTorch module's input (modules only).
     An adapter passes through unchanged.
     """
     if isinstance(model, ModelAdapter):
+        if preprocess is not None:
+            raise InputError(PREPROCESS_NOT_TORCH.format(model=model.name), subject="preprocess")
         return model
     if output not in ("auto", "margin", "probability"):
         raise InputError(
             f"model_output must be one of 'auto', 'margin', 'probability'; got {output!r}",
             subject="model_output",
         )
+    if preprocess is not None and not callable(preprocess):
+        raise InputError(
+            "The 'preprocess' parameter of evaluate must be a callable taking a DataFrame. "
+            f"Got {type(preprocess).__name__} instead.",
+            subject="preprocess",
+        )
     from rulecheck.engines import _adapters  # the subclasses import this module
 
-    return _adapters.make_adapter(model, output)
+    return _adapters.make_adapter(model, output, preprocess)
 
 
 def is_mlflow_uri(value: object) -> bool:

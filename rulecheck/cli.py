@@ -79,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("policy", help="policy YAML file")
     check.add_argument("--data", help="data file (CSV or Parquet); overrides target.data")
-    check.add_argument("--model", help="model file (.skops, LightGBM .txt, XGBoost .json, ...)")
+    check.add_argument(
+        "--model", help="model file (.skops, .onnx, LightGBM .txt, XGBoost .json, ...)"
+    )
     check.add_argument("--label", help="label column; overrides target.label")
     check.add_argument("--prediction", help="column of precomputed decisions (no model)")
     check.add_argument(

@@ -165,9 +165,11 @@ class Target(BaseModel):
         default=None,
         description="How to read a CSV data file: {delimiter: ';', decimal: ',', encoding: latin-1}.",
     )
-    model_output: Literal["auto", "margin", "probability"] = Field(
+    model_output: str = Field(
         default="auto",
-        description="What the model's predictions are: auto (as the model says; a LightGBM custom objective gives margins), margin (log-odds, e.g. an XGBoost custom obj=: sigmoid/softmax applied) or probability.",
+        min_length=1,
+        pattern=r"\S",
+        description="What the model's predictions are: auto (as the model says; a LightGBM custom objective gives margins; an ONNX model's probability output), margin (log-odds, e.g. an XGBoost custom obj=: sigmoid/softmax applied) or probability; for an ONNX model, any other value names the output to read (docs/models.md).",
     )
 
     @field_validator("model")

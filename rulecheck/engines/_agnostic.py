@@ -45,15 +45,26 @@ class _Codec:
     columns: tuple[Any, ...]
     codes: FloatArray
     uniques: tuple[pd.Index, ...]
+    # The uniques as float64 arrays when every column is float64: decoding then builds one
+    # block instead of a column per call (the explainers call the model hundreds of times).
+    floats: tuple[FloatArray, ...] | None = None
+    labels: pd.Index | None = None  # the columns as an Index, built once
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> _Codec:
         pairs = [pd.factorize(frame[c], use_na_sentinel=False) for c in frame.columns]
         codes = np.column_stack([p[0] for p in pairs]).astype(np.float64)
-        return cls(tuple(frame.columns), codes, tuple(pd.Index(p[1]) for p in pairs))
+        uniques = tuple(pd.Index(p[1]) for p in pairs)
+        floats = None
+        if all(dtype == np.float64 for dtype in frame.dtypes):
+            floats = tuple(np.asarray(u, dtype=np.float64) for u in uniques)
+        return cls(tuple(frame.columns), codes, uniques, floats, pd.Index(frame.columns))
 
     def decode(self, codes: FloatArray) -> pd.DataFrame:
         index = codes.astype(np.intp)
+        if self.floats is not None:
+            matrix = np.column_stack([u[index[:, j]] for j, u in enumerate(self.floats)])
+            return pd.DataFrame(matrix, columns=self.labels, copy=False)
         return pd.DataFrame(
             {
                 c: u.take(index[:, j])

@@ -9,6 +9,8 @@ Formats:
   (``.json``, ``.ubj``), when those packages are installed.
 - ``.pkl``, ``.pickle``, ``.joblib``: pickle runs arbitrary code while loading, so these load
   only with ``trust=True`` (``--trust-model``).
+- ``.onnx`` (ONNX graphs, ``pip install 'rulecheck[onnx]'``): run with onnxruntime; a graph
+  holds no code, so no trust is needed (``rulecheck.engines._onnx``, docs/models.md).
 - MLflow model URIs, ``models:/name/version``, ``models:/name@alias`` and ``runs:/RUN_ID/path``
   (``pip install 'rulecheck[mlflow]'``): the same trust rules, per flavour
   (``rulecheck.engines._mlflow``).
@@ -26,7 +28,8 @@ margins; a scikit-learn LGBMClassifier with a callable objective does the same).
 declares that the model outputs margins (log-odds): XGBoost saves a model trained with a custom
 ``obj=`` under its default objective, so only the policy can say so. ``"probability"`` declares
 that ``predict`` returns positive-class probabilities. With margins, rulecheck applies the link
-(sigmoid for binary, softmax for multiclass) and says so in ``adapter.notes``.
+(sigmoid for binary, softmax for multiclass) and says so in ``adapter.notes``. For an ONNX
+model, any other value names the graph output to read (only ONNX models have named outputs).
 """
 
 from __future__ import annotations
@@ -64,11 +67,13 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-ModelOutput = Literal["auto", "margin", "probability"]
+# "auto", "margin", "probability" (OUTPUT_WORDS), or the name of an ONNX model's output.
+ModelOutput = str
+OUTPUT_WORDS = ("auto", "margin", "probability")
 
 TRUSTED_MODULES = ("sklearn", "numpy", "scipy", "lightgbm", "xgboost", "builtins", "collections")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
-MODEL_SUFFIXES = (".skops", ".txt", ".lgb", ".json", ".ubj", *PICKLE_SUFFIXES)
+MODEL_SUFFIXES = (".skops", ".onnx", ".txt", ".lgb", ".json", ".ubj", *PICKLE_SUFFIXES)
 MLFLOW_SCHEMES = ("models:/", "runs:/")
 
 UNTRUSTED_PICKLE = (
@@ -345,9 +350,10 @@ def adapt(
         if preprocess is not None:
             raise InputError(PREPROCESS_NOT_TORCH.format(model=model.name), subject="preprocess")
         return model
-    if output not in ("auto", "margin", "probability"):
+    if output not in OUTPUT_WORDS:
         raise InputError(
-            f"model_output must be one of 'auto', 'margin', 'probability'; got {output!r}",
+            f"model_output must be one of 'auto', 'margin', 'probability' for a {type(model).__name__}"
+            f"; got {output!r} (naming an output works only for ONNX models)",
             subject="model_output",
         )
     if preprocess is not None and not callable(preprocess):
@@ -398,6 +404,10 @@ def load_model(
 
     if suffix == ".skops":
         return loaded(_load_skops(path, trust), "skops")
+    if suffix == ".onnx":
+        from rulecheck.engines._onnx import load_onnx  # imports this module
+
+        return load_onnx(path, digest, output)
     if suffix in (".txt", ".lgb"):
         lightgbm = _optional("lightgbm", path)
         try:

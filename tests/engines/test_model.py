@@ -87,7 +87,7 @@ def test_pickle_needs_trust(tmp_path: Path) -> None:
 def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         load_model(tmp_path / "nope.skops")
-    odd = tmp_path / "model.onnx"
+    odd = tmp_path / "model.h5"
     odd.write_bytes(b"x")
     with pytest.raises(InputError, match=r"unknown format; use one of \.skops"):
         load_model(odd)

@@ -159,7 +159,7 @@ def evaluate(
     preprocess : with a ``torch.nn.Module`` as ``model`` (and ``baseline``, when it is one too),
         ``preprocess(features_frame) -> array or tensor`` builds the module's input from the
         feature columns; default: the features as float32, in order. Python API only (never in
-        YAML); see docs/torch.md for modules, plain callables and their explainers.
+        YAML); see docs/models.md for modules, plain callables and their explainers.
 
     Examples
     --------

@@ -867,12 +867,14 @@ def _rule_verdict(
                 message=f"{verdict.message} {' '.join(notes)}",
                 notes=(*notes, *verdict.notes),
             )
-        sampled = context.sample_note()
         if sampled is not None and verdict.status is not Status.ERROR:
             verdict = replace(verdict, notes=(*verdict.notes, sampled))
         return verdict
 
     outcome = _verdict(rule, context, baseline, baseline_for_all, settings)
+    # Read now, not in finish: a measured rule is finished after every rule has run, and the
+    # next rule on the same context resets what the context says it used.
+    sampled = context.sample_note()
     if isinstance(outcome, Verdict):
         return finish(outcome)
     measurement, judged, extra = outcome

@@ -214,6 +214,9 @@ def batch_cells(batch: pd.DataFrame, setup: Setup, start: int) -> Partial:
     rows = len(batch)
     plan = setup.plan
     frame = apply_dtypes(batch, setup.dtypes) if setup.dtypes else batch
+    # Columns below are joined by position: a batch's own index (a Dask partition's rows 5000 to
+    # 9999) would misalign the group columns with the label and decision arrays.
+    frame = frame.reset_index(drop=True)
     positions = np.arange(start, start + rows, dtype=np.int64)
     if setup.where:
         keep = where_mask_quiet(frame, setup.where)

@@ -133,7 +133,10 @@ def _parser() -> argparse.ArgumentParser:
         "--sample-rows",
         type=_positive_int,
         metavar="N",
-        help="stream/dask: rows of the seeded sample for rules that need rows (default 100000)",
+        help=(
+            "stream/dask: rows of the seeded sample for rules that need rows (default 100000; "
+            "1000 when no rule does)"
+        ),
     )
     check.add_argument(
         "--batch-rows",

@@ -152,7 +152,8 @@ def evaluate(
         answered exactly from per-group counts and sums (no rule needs the rows themselves),
         else ``"memory"``.
     sample_rows : with ``"stream"`` and ``"dask"``, the size of the seeded sample that rules
-        needing rows (roc_auc, attributions, proxies, property rules) use (default 100,000).
+        needing rows (roc_auc, attributions, proxies, property rules) use (default 100,000;
+        1,000 when no rule needs rows).
     batch_rows : rows per batch with ``"stream"`` (default 262,144).
     scheduler : with ``"dask"``, the address of a Dask scheduler (``tcp://host:8786``); default:
         the current client or Dask's default scheduler.
@@ -262,7 +263,7 @@ def evaluate(
                 data,
                 chosen,
                 Setup(
-                    plan=_plan(policy, sample_rows),
+                    plan=_plan(policy, _sample_size(policy, spec, sample_rows)),
                     spec=spec,
                     model=adapter,
                     baseline_spec=baseline_spec,
@@ -522,6 +523,18 @@ def _needs_rows(policy: Policy, spec: TargetSpec) -> bool:
         ):
             return True
     return False
+
+
+# The sample a streamed or Dask audit keeps when no rule reads rows: enough for the checks made
+# on it (the task, the features), small enough that partitions send back almost nothing.
+_IDLE_SAMPLE_ROWS = 1_000
+
+
+def _sample_size(policy: Policy, spec: TargetSpec, asked: int | None) -> int | None:
+    """``sample_rows`` as asked; by default small when no rule needs rows."""
+    if asked is None and not _needs_rows(policy, spec):
+        return _IDLE_SAMPLE_ROWS
+    return asked
 
 
 def _plan(policy: Policy, sample_rows: int | None) -> Plan:

@@ -20,7 +20,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from rulecheck.engines.groupstats import Confusion
+
 __all__ = [
+    "confusion_replicates",
     "multinomial_replicates",
     "percentile_interval",
     "percentile_intervals",
@@ -29,6 +32,46 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+def confusion_replicates(
+    codes: IntArray,
+    n_groups: int,
+    labels: IntArray,
+    mine: IntArray,
+    theirs: IntArray | None,
+    role: int,
+    replicates: int,
+    seed: int,
+    rows: FloatArray | None = None,
+) -> Confusion:
+    """Multinomial resamples of each group's confusion cells, as (B, G) arrays.
+
+    ``codes``, ``labels`` (0/1) and ``mine`` (this model's 0/1 decisions) are per row, or per
+    cell of rows when ``rows`` gives each one's row count (a streamed audit). With ``theirs``
+    (the partner model's decisions) the 8 joint cells (label, candidate's decision, baseline's
+    decision) are resampled, so that both models' replicates come from the same resampled rows;
+    ``role`` says which model this is (0 candidate, 1 baseline). The same counts and seed give
+    the same draws, whatever the rows' order or grouping into cells.
+    """
+    k = n_groups
+    rng = np.random.default_rng(seed)
+    if theirs is None:
+        cell = codes * 4 + labels * 2 + mine
+        cells = np.bincount(cell, weights=rows, minlength=4 * k).reshape(k, 4).astype(np.int64)
+        draws = multinomial_replicates(cells, replicates, rng).astype(np.float64)
+        joint = draws.reshape(replicates, k, 2, 2)
+    else:
+        first, second = (mine, theirs) if role == 0 else (theirs, mine)
+        cell = codes * 8 + labels * 4 + first * 2 + second
+        cells = np.bincount(cell, weights=rows, minlength=8 * k).reshape(k, 8).astype(np.int64)
+        draws = multinomial_replicates(cells, replicates, rng).astype(np.float64)
+        cube = draws.reshape(replicates, k, 2, 2, 2)
+        joint = cube.sum(axis=4) if role == 0 else cube.sum(axis=3)
+    # joint[..., label, decision]: TN (0, 0), FP (0, 1), FN (1, 0), TP (1, 1)
+    return Confusion(
+        tp=joint[..., 1, 1], fp=joint[..., 0, 1], tn=joint[..., 0, 0], fn=joint[..., 1, 0]
+    )
 
 
 def multinomial_replicates(

@@ -687,33 +687,24 @@ class AggregateContext:
     def _confusion_replicates(self, grouping: Grouping, replicates: int, seed: int) -> Confusion:
         """The in-memory engine's multinomial resamples of each group's confusion cells (or of
         the 8 joint cells with a baseline), from the same counts: the same draws."""
-        from rulecheck.engines._resample import multinomial_replicates
+        from rulecheck.engines._resample import confusion_replicates
 
-        y = self._labels(self._has_label())
-        mine = self._decisions()
-        n = self.frame[N].to_numpy(dtype=np.float64)
-        k = grouping.n_groups
-        rng = np.random.default_rng(seed)
         theirs = None
         if self._partner is not None:
             try:
                 theirs = self._partner._decisions()
             except InputError:
                 theirs = None
-        if theirs is None:
-            cell = grouping.codes * 4 + y * 2 + mine
-            cells = np.bincount(cell, weights=n, minlength=4 * k).reshape(k, 4).astype(np.int64)
-            draws = multinomial_replicates(cells, replicates, rng).astype(np.float64)
-            joint = draws.reshape(replicates, k, 2, 2)
-        else:
-            first, second = (mine, theirs) if self.role == 0 else (theirs, mine)
-            cell = grouping.codes * 8 + y * 4 + first * 2 + second
-            cells = np.bincount(cell, weights=n, minlength=8 * k).reshape(k, 8).astype(np.int64)
-            draws = multinomial_replicates(cells, replicates, rng).astype(np.float64)
-            cube = draws.reshape(replicates, k, 2, 2, 2)
-            joint = cube.sum(axis=4) if self.role == 0 else cube.sum(axis=3)
-        return Confusion(
-            tp=joint[..., 1, 1], fp=joint[..., 0, 1], tn=joint[..., 0, 0], fn=joint[..., 1, 0]
+        return confusion_replicates(
+            grouping.codes,
+            grouping.n_groups,
+            self._labels(self._has_label()),
+            self._decisions(),
+            theirs,
+            self.role,
+            replicates,
+            seed,
+            rows=self.frame[N].to_numpy(dtype=np.float64),
         )
 
     def overall_metric(self, metric: str) -> float | None:

@@ -397,9 +397,8 @@ class DataContext:
         """Multinomial resamples of each group's confusion cells; with a partner model, of the
         8 joint cells (label, candidate's decision, baseline's decision), so that both models'
         replicates come from the same resampled rows."""
-        from rulecheck.engines._resample import multinomial_replicates
+        from rulecheck.engines._resample import confusion_replicates
 
-        y = self._labels_for_counts().astype(np.int64)
         mine = self.targets.y_pred().astype(np.int64)
         partner = self._partner_view()
         theirs: npt.NDArray[np.int64] | None = None
@@ -408,23 +407,9 @@ class DataContext:
                 theirs = partner.targets.y_pred().astype(np.int64)
             except InputError:
                 theirs = None
-        k = grouping.n_groups
-        rng = np.random.default_rng(seed)
-        if theirs is None:
-            cell = grouping.codes * 4 + y * 2 + mine
-            cells = np.bincount(cell, minlength=4 * k).reshape(k, 4)
-            draws = multinomial_replicates(cells, replicates, rng).astype(np.float64)
-            joint = draws.reshape(replicates, k, 2, 2)
-        else:
-            first, second = (mine, theirs) if self._role == 0 else (theirs, mine)
-            cell = grouping.codes * 8 + y * 4 + first * 2 + second
-            cells = np.bincount(cell, minlength=8 * k).reshape(k, 8)
-            draws = multinomial_replicates(cells, replicates, rng).astype(np.float64)
-            cube = draws.reshape(replicates, k, 2, 2, 2)
-            joint = cube.sum(axis=4) if self._role == 0 else cube.sum(axis=3)
-        # joint[..., label, decision]: TN (0, 0), FP (0, 1), FN (1, 0), TP (1, 1)
-        return Confusion(
-            tp=joint[..., 1, 1], fp=joint[..., 0, 1], tn=joint[..., 0, 0], fn=joint[..., 1, 0]
+        labels = self._labels_for_counts().astype(np.int64)
+        return confusion_replicates(
+            grouping.codes, grouping.n_groups, labels, mine, theirs, self._role, replicates, seed
         )
 
     def _weighted_count_replicates(

@@ -241,21 +241,15 @@ def evaluate(
                     subject="engine",
                 )
             tell("loading models", 0, total)
-            adapter = _resolve_model(
+            adapter, baseline_adapter = _models(
+                policy,
                 model,
-                None if explicit else target.model,
-                base,
+                baseline,
+                explicit,
+                baseline_explicit,
                 trust_model,
                 model_info,
-                target.model_output,
-            )
-            baseline_adapter = _resolve_model(
-                baseline,
-                None if baseline_explicit else target.baseline,
-                base,
-                trust_model,
                 baseline_info,
-                target.model_output,
             )
             tell("reading data", 0, total)
             context, baseline_context = _aggregate(
@@ -400,21 +394,15 @@ def _in_memory(
         arrays = tuple(None if a is None else np.asarray(a)[kept] for a in arrays)
     predictions, scores, weights, baseline_predictions, baseline_scores = arrays
     tell("loading models", 0, total)
-    adapter = _resolve_model(
+    adapter, baseline_adapter = _models(
+        policy,
         model,
-        None if explicit else target.model,
-        base,
+        baseline,
+        explicit,
+        baseline_explicit,
         trust_model,
         model_info,
-        target.model_output,
-    )
-    baseline_adapter = _resolve_model(
-        baseline,
-        None if baseline_explicit else target.baseline,
-        base,
-        trust_model,
         baseline_info,
-        target.model_output,
     )
     context = DataContext(
         frame,
@@ -452,6 +440,38 @@ def _in_memory(
     if baseline_context is not None:
         context.pair_with(baseline_context)  # baseline changes resample the same rows
     return context, baseline_context, adapter, baseline_adapter
+
+
+def _models(
+    policy: Policy,
+    model: Any,
+    baseline: Any,
+    explicit: bool,
+    baseline_explicit: bool,
+    trust_model: bool,
+    model_info: dict[str, Scalar],
+    baseline_info: dict[str, Scalar],
+) -> tuple[ModelAdapter | None, ModelAdapter | None]:
+    """The candidate's and the baseline's model adapters: the given objects or files, else the
+    policy's (unless explicit predictions or scores replace them)."""
+    target = policy.target or Target()
+    adapter = _resolve_model(
+        model,
+        None if explicit else target.model,
+        policy.base_dir,
+        trust_model,
+        model_info,
+        target.model_output,
+    )
+    baseline_adapter = _resolve_model(
+        baseline,
+        None if baseline_explicit else target.baseline,
+        policy.base_dir,
+        trust_model,
+        baseline_info,
+        target.model_output,
+    )
+    return adapter, baseline_adapter
 
 
 def _is_dask(data: object) -> bool:

@@ -48,7 +48,7 @@ from rulecheck._measures import (
 )
 from rulecheck._settings import AttributionSettings
 from rulecheck.engines._cache import Cache
-from rulecheck.engines.context import DataContext
+from rulecheck.engines.context import DataContext, metric_unit, naming_metric
 from rulecheck.engines.fairness import COUNT_METRICS
 from rulecheck.engines.groupstats import Confusion, Grouping, MissingMode, factorize, ratio
 from rulecheck.engines.losses import LossRegistry
@@ -640,11 +640,13 @@ class AggregateContext:
                 table,
                 support=support,
                 overall_support=sum(support),
-                unit=_unit(metric),
+                unit=metric_unit(metric),
                 sampler=sampler,
             )
 
-        return _naming(metric, lambda: self._cache.once(("group_metric", metric, by), compute))
+        return naming_metric(
+            metric, lambda: self._cache.once(("group_metric", metric, by), compute)
+        )
 
     def _count_sampler(
         self, metric: str, grouping: Grouping, values: FloatArray, overall: float
@@ -715,7 +717,7 @@ class AggregateContext:
             value = float(self._count_values(metric, Grouping.overall(len(self.frame)))[0])
             return None if np.isnan(value) else value
 
-        return _naming(metric, lambda: self._cache.once(("overall", metric), compute))
+        return naming_metric(metric, lambda: self._cache.once(("overall", metric), compute))
 
     def overall_estimator(self, metric: str) -> Estimator | None:
         if metric not in COUNT_METRICS:
@@ -841,22 +843,6 @@ class AggregateContext:
 
 def _bincount(codes: IntArray, weights: FloatArray, length: int) -> FloatArray:
     return np.asarray(np.bincount(codes, weights=weights, minlength=length), dtype=np.float64)
-
-
-def _unit(metric: str) -> str:
-    from rulecheck.engines.sampling import SUPPORT_UNITS
-
-    return SUPPORT_UNITS.get(metric, "rows")
-
-
-def _naming(metric: str, compute: Callable[[], T]) -> T:
-    """Prefix 'needs ...' messages with the metric that needs it (as DataContext does)."""
-    try:
-        return compute()
-    except InputError as exc:
-        if exc.subject == "needs":
-            raise InputError(f"{metric} {exc.message}", subject=metric) from None
-        raise
 
 
 def build_contexts(

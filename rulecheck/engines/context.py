@@ -290,11 +290,13 @@ class DataContext:
                 table,
                 support=support,
                 overall_support=sum(support),
-                unit=_unit(metric),
+                unit=metric_unit(metric),
                 sampler=sampler,
             )
 
-        return _naming(metric, lambda: self._cache.once(("group_metric", metric, by), compute))
+        return naming_metric(
+            metric, lambda: self._cache.once(("group_metric", metric, by), compute)
+        )
 
     # -- intervals ------------------------------------------------------------------------
     def _pairing(self, kind: str) -> object:
@@ -523,7 +525,7 @@ class DataContext:
             overall = float(self._metric_arrays(metric, every_row, overall=True)[0])
             return None if np.isnan(overall) else overall
 
-        return _naming(metric, lambda: self._cache.once(("overall", metric), compute))
+        return naming_metric(metric, lambda: self._cache.once(("overall", metric), compute))
 
     # -- losses --------------------------------------------------------------------------
     def loss_per_row(self, name: str, params: Mapping[str, float]) -> FloatArray:
@@ -546,7 +548,7 @@ class DataContext:
                     y_pred = targets.margins()
             return per_row_loss(spec, y_true, y_pred, params)
 
-        return _naming(f"loss {name!r}", lambda: self._cache.once(key, compute))
+        return naming_metric(f"loss {name!r}", lambda: self._cache.once(key, compute))
 
     def group_loss(self, name: str, params: Mapping[str, float], by: tuple[str, ...]) -> GroupTable:
         """(Weighted) mean loss per group and overall."""
@@ -604,7 +606,7 @@ class DataContext:
             return self._attribution_table(self.explanation(max_rows), by)
 
         key = ("attribution", by, max_rows)
-        return _naming("attribution", lambda: self._uncached_timeouts(key, compute))
+        return naming_metric("attribution", lambda: self._uncached_timeouts(key, compute))
 
     def loss_attribution(
         self,
@@ -638,7 +640,7 @@ class DataContext:
             return self._attribution_table(result, by)
 
         key = ("loss_attribution", name, tuple(sorted(params.items())), tuple(by), max_rows)
-        return _naming(
+        return naming_metric(
             f"loss attribution of {name!r}",
             lambda: self._uncached_timeouts(key, compute, engine=True),
         )
@@ -703,7 +705,7 @@ class DataContext:
                 spec, self.targets.features(), self.targets.predict_frame, grouping=grouping
             )
 
-        return _naming(spec.kind, lambda: self._cache.once(("property", spec, by), compute))
+        return naming_metric(spec.kind, lambda: self._cache.once(("property", spec, by), compute))
 
     def proxy_estimator(
         self, protected: str, candidates: Sequence[str] | None, measure: str
@@ -769,13 +771,14 @@ class DataContext:
         return self.frame[names]
 
 
-def _unit(metric: str) -> str:
+def metric_unit(metric: str) -> str:
+    """What a metric's support counts: 'negatives' for an FPR, 'positives' for a TPR ..."""
     from rulecheck.engines.sampling import SUPPORT_UNITS
 
     return SUPPORT_UNITS.get(metric, "rows")
 
 
-def _naming(metric: str, compute: Callable[[], T]) -> T:
+def naming_metric(metric: str, compute: Callable[[], T]) -> T:
     """Prefix 'needs ...' messages with the metric that needs it."""
     try:
         return compute()

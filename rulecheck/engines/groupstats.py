@@ -3,8 +3,9 @@
 A :class:`Grouping` turns the ``by`` columns into one integer code per row. A :class:`GroupStats`
 backend computes the few per-group primitives that rules need: (weighted) confusion counts,
 (weighted) sums and means of a row-level array, minima and maxima, and row counts. Metric
-formulas (``engines/fairness.py``) are pure functions of these primitives, so a backend for
-another engine (Dask, Spark) only has to implement this protocol to give identical numbers.
+formulas (``engines/fairness.py``) are pure functions of these primitives. (Data beyond memory
+is reduced to per-group cells by ``engines/aggregate.py`` instead, the same function on Parquet
+batches and on Dask partitions: see docs/scale.md, "Another engine".)
 
 :class:`NumpyGroupStats` is the in-memory backend: each primitive is one ``np.bincount`` (or one
 ``ufunc.at``) over the codes, with no Python loop over rows or groups.

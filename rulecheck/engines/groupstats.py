@@ -207,6 +207,24 @@ def _factorize_column(series: pd.Series) -> tuple[npt.NDArray[np.intp], object]:
     return codes, uniques
 
 
+# Up to this many possible combinations, intersections are numbered through a lookup table (one
+# bincount and one gather, no sort); beyond it, with np.unique.
+_DENSE_COMBINATIONS = 1 << 22
+
+
+def _compact(combined: IntArray, space: int) -> tuple[IntArray, IntArray]:
+    """The combinations that occur, in increasing order, and each row's index among them: what
+    ``np.unique(combined, return_inverse=True)`` returns, without its sort (and its copies of
+    every row) when the number of possible combinations is small."""
+    if space > _DENSE_COMBINATIONS:
+        present, inverse = np.unique(combined, return_inverse=True)
+        return present.astype(np.int64), inverse.astype(np.int64).reshape(-1)
+    seen = np.bincount(combined, minlength=space) > 0
+    present = np.flatnonzero(seen).astype(np.int64)
+    lookup = np.cumsum(seen, dtype=np.int64) - 1
+    return present, lookup[combined]
+
+
 def factorize(frame: pd.DataFrame, by: tuple[str, ...], missing: MissingMode = "error") -> Grouping:
     """Factorize the ``by`` columns of ``frame`` into one code per row (intersections combined).
 
@@ -242,7 +260,7 @@ def factorize(frame: pd.DataFrame, by: tuple[str, ...], missing: MissingMode = "
         combined = codes if combined is None else combined * len(values) + codes
     if combined is None:  # no column: every row in one group
         combined = np.zeros(len(frame), dtype=np.int64)
-    present, inverse = np.unique(combined, return_inverse=True)
+    present, inverse = _compact(combined, int(np.prod(radix, dtype=np.float64)))
     keys_list: list[tuple[Key, ...]] = []
     for code in present.tolist():
         parts: list[Key] = []
@@ -250,7 +268,7 @@ def factorize(frame: pd.DataFrame, by: tuple[str, ...], missing: MissingMode = "
             code, index = divmod(code, size)
             parts.append(column_values[index])
         keys_list.append(tuple(reversed(parts)))
-    return Grouping(by, inverse.astype(np.int64).reshape(-1), tuple(keys_list))
+    return Grouping(by, inverse, tuple(keys_list))
 
 
 def missing_column_message(column: str, frame: pd.DataFrame, what: str) -> str:

@@ -99,3 +99,31 @@ def test_missing_group_values_error_or_form_their_own_group() -> None:
         (MISSING_GROUP, 1.0),
         (MISSING_GROUP, MISSING_GROUP),
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["x", "y", "z", None]),
+            st.integers(0, 6),
+            st.sampled_from(["p", "q"]),
+        ),
+        max_size=60,
+    )
+)
+def test_intersections_numbered_by_lookup_equal_np_unique(
+    rows: list[tuple[str | None, int, str]],
+) -> None:
+    # Small combination spaces are numbered through a lookup table instead of np.unique's sort:
+    # the same keys, in the same order, and the same codes.
+    import rulecheck.engines.groupstats as groupstats
+
+    frame = pd.DataFrame(rows, columns=["a", "b", "c"]).astype({"c": "category"})
+    dense = groupstats.factorize(frame, ("a", "b", "c"), missing="group")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(groupstats, "_DENSE_COMBINATIONS", -1)
+        sorted_ = groupstats.factorize(frame, ("a", "b", "c"), missing="group")
+    assert dense.keys == sorted_.keys
+    np.testing.assert_array_equal(dense.codes, sorted_.codes)
+    assert dense.codes.dtype == np.int64

@@ -90,6 +90,23 @@ class ParquetSource:
             digest.update(f"{path.name}\0{sha256_file(path)}\n".encode())
         return digest.hexdigest()
 
+    def check_columns(self, columns: Sequence[str]) -> None:
+        """InputError naming the first file that lacks any of ``columns`` (from the files'
+        metadata only: nothing is read)."""
+        for path in self.paths:
+            self._check(path, self._file(path), columns)
+
+    @staticmethod
+    def _check(path: Path, handle: object, columns: Sequence[str]) -> None:
+        names = set(handle.schema_arrow.names)  # type: ignore[attr-defined]
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise InputError(
+                f"data file {str(path)!r} lacks the column"
+                f"{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}",
+                subject="data",
+            )
+
     def batches(
         self, columns: Sequence[str], batch_rows: int = DEFAULT_BATCH_ROWS
     ) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -97,14 +114,7 @@ class ParquetSource:
         start = 0
         for path in self.paths:
             handle = self._file(path)
-            names = set(handle.schema_arrow.names)
-            missing = [c for c in columns if c not in names]
-            if missing:
-                raise InputError(
-                    f"data file {str(path)!r} lacks the column"
-                    f"{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}",
-                    subject="data",
-                )
+            self._check(path, handle, columns)
             for batch in handle.iter_batches(batch_size=batch_rows, columns=list(columns)):
                 frame = batch.to_pandas()
                 yield start, frame

@@ -171,5 +171,6 @@ def collect_dask_parquet(
     _require_dask()
     import dask.dataframe as dd
 
+    source.check_columns(columns)  # the stream engine's message, before any worker reads
     ddf = dd.read_parquet([str(p) for p in source.paths], columns=list(columns))
     return collect_dask(ddf, setup, scheduler)

@@ -346,3 +346,21 @@ def test_without_dask_installed(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_import_rulecheck_does_not_import_dask() -> None:
     code = "import sys, rulecheck, rulecheck.evaluation; assert 'dask' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_parquet_file_lacking_a_column_is_named_before_any_worker_reads(
+    client: Any, tmp_path: Path
+) -> None:
+    # The same message as the stream engine's, not pyarrow's from a worker.
+    SORTED.iloc[:100].to_parquet(tmp_path / "a.parquet", index=False)
+    SORTED.iloc[100:200].drop(columns=["p"]).to_parquet(tmp_path / "b.parquet", index=False)
+    messages = []
+    for engine in ("dask", "stream"):
+        report = rulecheck.evaluate(
+            COUNT_RULES, data=str(tmp_path / "*.parquet"), engine=engine, label="y", prediction="p"
+        )
+        assert report.exit_code() == 2
+        messages.append(report.errors)
+    assert messages[0] == messages[1]
+    assert "b.parquet" in messages[0][0]
+    assert "'p'" in messages[0][0]

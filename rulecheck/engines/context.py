@@ -260,7 +260,11 @@ class DataContext:
         weights = self.targets.weights()
         group_weights = None
         if weights is not None:
-            group_weights = tuple(float(w) for w in self.stats.sums(grouping, weights))
+            # Once per grouping, shared by every weighted rule on it (as the row counts are).
+            sums = self._cache.once(
+                ("weight_sums", grouping.by), lambda: self.stats.sums(grouping, weights)
+            )
+            group_weights = tuple(float(w) for w in sums)
         return GroupTable(
             metric=metric,
             by=grouping.by,

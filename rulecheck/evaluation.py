@@ -675,12 +675,12 @@ def _aggregate(
         available = source.columns()
         columns = _needed_columns(policy, setup, available)
         info.update({"path": str(path), "sha256": source.sha256(), "files": len(source.paths)})
-        batches = source.batches(columns, batch_rows or DEFAULT_BATCH_ROWS)
         if engine == "dask":
             from rulecheck.engines.dask_engine import collect_dask_parquet
 
             cells, setup = collect_dask_parquet(source, columns, setup, scheduler)
         else:
+            batches = source.batches(columns, batch_rows or DEFAULT_BATCH_ROWS)
             cells, setup = collect(batches, setup)
     info.update(
         {

@@ -48,7 +48,13 @@ from rulecheck._measures import (
 )
 from rulecheck._settings import AttributionSettings
 from rulecheck.engines._cache import Cache
-from rulecheck.engines.context import DataContext, metric_unit, naming_metric
+from rulecheck.engines.context import (
+    NEEDS_BINARY_LABELS,
+    DataContext,
+    group_table,
+    naming_metric,
+    with_sampler,
+)
 from rulecheck.engines.fairness import COUNT_METRICS
 from rulecheck.engines.groupstats import Confusion, Grouping, MissingMode, factorize, ratio
 from rulecheck.engines.losses import LossRegistry
@@ -219,7 +225,7 @@ def batch_cells(batch: pd.DataFrame, setup: Setup, start: int) -> Partial:
     frame = frame.reset_index(drop=True)
     positions = np.arange(start, start + rows, dtype=np.int64)
     if setup.where:
-        keep = where_mask_quiet(frame, setup.where)
+        keep = where_mask(frame, setup.where, require_any=False)  # a batch may hold none
         frame = frame.iloc[np.flatnonzero(keep)].reset_index(drop=True)
         positions = positions[keep]
     errors: dict[str, str] = {}
@@ -231,7 +237,7 @@ def batch_cells(batch: pd.DataFrame, setup: Setup, start: int) -> Partial:
             errors[key] = f"group column {key!r} not found in the data"
     for i, conditions in enumerate(plan.slices):
         try:
-            columns[_slice_column(i)] = where_mask_quiet(frame, conditions)
+            columns[_slice_column(i)] = where_mask(frame, conditions, require_any=False)
         except InputError as exc:
             errors[_slice_column(i)] = str(exc)
     sums: dict[str, FloatArray] = {N: np.ones(len(frame))}
@@ -279,12 +285,6 @@ def batch_cells(batch: pd.DataFrame, setup: Setup, start: int) -> Partial:
     cells = _sum_cells(pd.concat([keys, values], axis=1), list(keys.columns))
     sample = _candidates(frame, positions, plan)
     return Partial(cells, sample, rows, len(frame), errors, calls)
-
-
-def where_mask_quiet(frame: pd.DataFrame, conditions: Sequence[Condition]) -> npt.NDArray[Any]:
-    """:func:`where_mask` without its "selects none" error: a batch may hold none of a slice
-    (:meth:`AggregateContext.view` checks the whole data)."""
-    return where_mask(frame, conditions, require_any=False)
 
 
 def _sum_cells(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -598,30 +598,24 @@ class AggregateContext:
         self, metric: str, grouping: Grouping, values: FloatArray, overall: float
     ) -> GroupTable:
         weights = self._weights()
-        group_weights = None
-        if weights is not None:
-            sums = np.bincount(grouping.codes, weights=weights, minlength=grouping.n_groups)
-            group_weights = tuple(float(w) for w in sums)
-        return GroupTable(
-            metric=metric,
-            by=grouping.by,
-            keys=grouping.keys,
-            n=tuple(int(n) for n in self._sizes(grouping)),
-            values=tuple(None if np.isnan(v) else float(v) for v in values),
-            overall=None if np.isnan(overall) else float(overall),
-            overall_n=self.n_rows,
-            weights=group_weights,
-            overall_weight=None if weights is None else float(weights.sum()),
+        weight_sums = (
+            None if weights is None else _bincount(grouping.codes, weights, grouping.n_groups)
+        )
+        return group_table(
+            metric,
+            grouping,
+            values,
+            overall,
+            self._sizes(grouping),
+            self.n_rows,
+            weight_sums,
+            weights,
         )
 
     def _count_values(self, metric: str, grouping: Grouping) -> FloatArray:
         needs_label = metric != "selection_rate"
         if needs_label and self.sample.targets.task == "regression":
-            raise InputError(
-                f"{metric} needs binary labels, but the task is regression; set "
-                "target.positive_label to audit one class, or use a regression metric",
-                subject="task",
-            )
+            raise InputError(NEEDS_BINARY_LABELS.format(metric=metric), subject="task")
         counts = self._confusion(grouping, needs_label, weighted=True)
         return COUNT_METRICS[metric](counts)
 
@@ -634,15 +628,7 @@ class AggregateContext:
             values = self._count_values(metric, grouping)
             overall = float(self._count_values(metric, Grouping.overall(len(self.frame)))[0])
             table = self._table(metric, grouping, values, overall)
-            sampler = self._count_sampler(metric, grouping, values, overall)
-            support = tuple(int(n) for n in sampler.support)
-            return replace(
-                table,
-                support=support,
-                overall_support=sum(support),
-                unit=metric_unit(metric),
-                sampler=sampler,
-            )
+            return with_sampler(table, self._count_sampler(metric, grouping, values, overall))
 
         return naming_metric(
             metric, lambda: self._cache.once(("group_metric", metric, by), compute)

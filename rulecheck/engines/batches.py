@@ -77,9 +77,6 @@ class ParquetSource:
         """The first file's column names (every file must hold the columns read)."""
         return [str(name) for name in self._file(self.paths[0]).schema_arrow.names]
 
-    def rows(self) -> int:
-        return sum(int(self._file(p).metadata.num_rows) for p in self.paths)
-
     def sha256(self) -> str:
         """The file's sha256 (as the in-memory engine reports it); for several files, the
         sha256 of their names and digests."""

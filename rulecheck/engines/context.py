@@ -61,6 +61,10 @@ T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+NEEDS_BINARY_LABELS = (
+    "{metric} needs binary labels, but the task is regression; set target.positive_label to "
+    "audit one class, or use a regression metric"
+)
 NEEDS_MODEL = (
     "needs a model to explain: give target.model (CLI: --model); a predictions-only audit "
     "has no attributions"
@@ -212,11 +216,7 @@ class DataContext:
         if metric in COUNT_METRICS:
             needs_label = metric != "selection_rate"
             if needs_label and targets.task == "regression":
-                raise InputError(
-                    f"{metric} needs binary labels, but the task is regression; set "
-                    "target.positive_label to audit one class, or use a regression metric",
-                    subject="task",
-                )
+                raise InputError(NEEDS_BINARY_LABELS.format(metric=metric), subject="task")
             # Unweighted, selection rates from the labelled counts are exact (integer sums), so
             # all eight count metrics share one pass over the rows.
             labelled = needs_label or (weights is None and self._has_labels())
@@ -258,26 +258,15 @@ class DataContext:
         self, metric: str, grouping: Grouping, values: FloatArray, overall: float
     ) -> GroupTable:
         weights = self.targets.weights()
-        group_weights = None
+        weight_sums = None
         if weights is not None:
             # Once per grouping, shared by every weighted rule on it (as the row counts are).
-            sums = self._cache.once(
+            weight_sums = self._cache.once(
                 ("weight_sums", grouping.by), lambda: self.stats.sums(grouping, weights)
             )
-            group_weights = tuple(float(w) for w in sums)
-        return GroupTable(
-            metric=metric,
-            by=grouping.by,
-            keys=grouping.keys,
-            n=tuple(
-                int(n)
-                for n in self._cache.once(("n", grouping.by), lambda: self.stats.counts(grouping))
-            ),
-            values=tuple(None if np.isnan(v) else float(v) for v in values),
-            overall=None if np.isnan(overall) else float(overall),
-            overall_n=len(self.frame),
-            weights=group_weights,
-            overall_weight=None if weights is None else float(weights.sum()),
+        sizes = self._cache.once(("n", grouping.by), lambda: self.stats.counts(grouping))
+        return group_table(
+            metric, grouping, values, overall, sizes, len(self.frame), weight_sums, weights
         )
 
     def group_metric(self, metric: str, by: tuple[str, ...]) -> GroupTable:
@@ -287,16 +276,7 @@ class DataContext:
             overall = float(self._metric_arrays(metric, grouping, overall=True)[0])
             table = self._table(metric, grouping, values, overall)
             sampler = self._table_sampler(metric, grouping, values, overall)
-            if sampler is None:
-                return table
-            support = tuple(int(n) for n in sampler.support)
-            return replace(
-                table,
-                support=support,
-                overall_support=sum(support),
-                unit=metric_unit(metric),
-                sampler=sampler,
-            )
+            return table if sampler is None else with_sampler(table, sampler)
 
         return naming_metric(
             metric, lambda: self._cache.once(("group_metric", metric, by), compute)
@@ -773,6 +753,44 @@ class DataContext:
         if not names:
             raise InputError(f"no candidate features besides {protected!r}", subject=protected)
         return self.frame[names]
+
+
+def group_table(
+    metric: str,
+    grouping: Grouping,
+    values: FloatArray,
+    overall: float,
+    sizes: npt.NDArray[np.generic],
+    overall_n: int,
+    weight_sums: FloatArray | None,
+    weights: FloatArray | None,
+) -> GroupTable:
+    """A GroupTable from per-group arrays (NaN: undefined); ``weight_sums`` per group and the
+    rows' ``weights`` when the audit is weighted (every engine builds its tables here)."""
+    return GroupTable(
+        metric=metric,
+        by=grouping.by,
+        keys=grouping.keys,
+        n=tuple(int(n) for n in sizes),
+        values=tuple(None if np.isnan(v) else float(v) for v in values),
+        overall=None if np.isnan(overall) else float(overall),
+        overall_n=overall_n,
+        weights=None if weight_sums is None else tuple(float(w) for w in weight_sums),
+        overall_weight=None if weights is None else float(weights.sum()),
+    )
+
+
+def with_sampler(table: GroupTable, sampler: TableSampler) -> GroupTable:
+    """``table`` with its interval sampler and the support (cases in each group's denominator)
+    the sampler counts."""
+    support = tuple(int(n) for n in sampler.support)
+    return replace(
+        table,
+        support=support,
+        overall_support=sum(support),
+        unit=metric_unit(table.metric),
+        sampler=sampler,
+    )
 
 
 def metric_unit(metric: str) -> str:

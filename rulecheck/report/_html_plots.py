@@ -73,9 +73,25 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _finish(fig: Figure, title: str, prefix: str) -> str:
+def _finish(
+    fig: Figure,
+    title: str,
+    prefix: str,
+    legend: dict[str, Any] | None = None,
+    ncols: int = 2,
+) -> str:
     """The figure as an inline ``<svg>``: titled for screen readers, ids prefixed so that several
-    plots on one page never share an id, no XML prolog and no metadata block."""
+    plots on one page never share an id, no XML prolog and no metadata block. ``legend`` (label
+    -> handle), when not empty, is drawn below the axes in ``ncols`` columns."""
+    if legend:
+        fig.legend(
+            list(legend.values()),
+            list(legend),
+            loc="outside lower center",
+            ncols=ncols,
+            fontsize=8,
+            frameon=False,
+        )
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata=_METADATA)
     svg = buf.getvalue()
@@ -229,16 +245,7 @@ def _groups_svg(verdict: Verdict, title: str, prefix: str) -> str:
     ticks = [f"{label} (reference)" if label == reference_label else label for label in labels]
     axes[0].set_yticks(range(len(labels)), ticks)
     axes[0].invert_yaxis()
-    if legend:
-        fig.legend(
-            list(legend.values()),
-            list(legend),
-            loc="outside lower center",
-            ncols=min(len(legend), 2),
-            fontsize=8,
-            frameon=False,
-        )
-    return _finish(fig, title, prefix)
+    return _finish(fig, title, prefix, legend, ncols=min(len(legend), 2))
 
 
 def _draw_groups(
@@ -417,16 +424,7 @@ def _features_svg(verdict: Verdict, title: str, prefix: str, axis_label: str) ->
     ax.invert_yaxis()
     ax.tick_params(axis="y", length=0)
     ax.set_xlabel(axis_label, fontsize=8)
-    if legend:
-        fig.legend(
-            list(legend.values()),
-            list(legend),
-            loc="outside lower center",
-            ncols=2,
-            fontsize=8,
-            frameon=False,
-        )
-    return _finish(fig, title, prefix)
+    return _finish(fig, title, prefix, legend)
 
 
 # --- rules with one value (performance) ------------------------------------------------------
@@ -514,13 +512,4 @@ def _bullet_svg(verdict: Verdict, title: str, prefix: str, axis_label: str) -> s
     ax.set_ylim(rows - 0.5, -0.6)
     ax.tick_params(axis="y", length=0)
     ax.set_xlabel(axis_label, fontsize=8)
-    if legend:
-        fig.legend(
-            list(legend.values()),
-            list(legend),
-            loc="outside lower center",
-            ncols=2,
-            fontsize=8,
-            frameon=False,
-        )
-    return _finish(fig, title, prefix)
+    return _finish(fig, title, prefix, legend)

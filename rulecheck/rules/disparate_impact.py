@@ -4,7 +4,8 @@
 Shorthand for ``group_metric`` with ``metric: selection_rate`` and ``min_ratio: 0.8`` by
 default: every group's selection rate divided by the highest group's (or by
 ``reference_group``'s) must be at least 0.8. ``max_ratio`` may be added (e.g. 1.25) to bound the
-other direction. The value is the worst ratio, the reference group itself excluded. A rule with
+other direction. The value is the worst ratio, the reference group itself excluded; every
+group's own ratio is reported beside its selection rate (``ratio`` in the groups table). A rule with
 only baseline change bounds (``max_decrease: 0.02``, no ``min_ratio``) checks just the change of
 that ratio, not the four-fifths default.
 
